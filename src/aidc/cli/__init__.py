@@ -1,0 +1,1 @@
+"""The `aidc` command: one typer app with a sub-command group per subsystem."""
