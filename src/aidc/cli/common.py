@@ -17,7 +17,7 @@ EXIT_USAGE = 2  # bad input: a spec, a config, an argument
 def console(stderr: bool = False):  # -> rich.console.Console, imported lazily to keep --help fast
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
 def print_json(data: Any) -> None:

@@ -153,7 +153,9 @@ class _Builder:
         self.feeds = {f.name for f in spec.power_feeds}
 
     def error(self, path: str, message: str) -> None:
-        self.issues.append(SpecIssue(path=path, message=message))
+        issue = SpecIssue(path=path, message=message)
+        if issue not in self.issues:  # racks stamped from one template repeat the same mistake
+            self.issues.append(issue)
 
     def warn(self, path: str, message: str) -> None:
         self.issues.append(SpecIssue(path=path, message=message, severity="warning"))
@@ -276,24 +278,30 @@ class _Builder:
 
     # -- cross-field checks ------------------------------------------------------------------
     def check_racks(self) -> None:
+        """Budgets once per rack group (its racks are identical), NVLink domains for every rack."""
+        groups: dict[str, list[Rack]] = defaultdict(list)
         for rack in self.racks:
-            self.check_rack_budget(rack)
+            groups[rack.spec_path].append(rack)
+        for racks in groups.values():
+            label = f"rack {racks[0].name}" + (f" (and {len(racks) - 1} more like it)" if len(racks) > 1 else "")
+            self.check_rack_budget(racks[0], label)
+        for rack in self.racks:
             self.assign_nvlink_domains(rack)
 
-    def check_rack_budget(self, rack: Rack) -> None:
+    def check_rack_budget(self, rack: Rack, label: str) -> None:
         path, draw = rack.spec_path, rack.max_power_kw
         if draw > rack.power_budget_kw + 1e-9:
             self.error(f"{path}.power_budget_kw",
-                       f"rack {rack.name}: {len(rack.nodes)} nodes can draw {draw:.1f} kW at node max, "
+                       f"{label}: {len(rack.nodes)} nodes can draw {draw:.1f} kW at node max, "
                        f"over its power budget of {rack.power_budget_kw:g} kW")
         if draw > rack.cooling_kw + 1e-9:
             self.error(f"{path}.cooling.capacity_kw",
-                       f"rack {rack.name}: {draw:.1f} kW of heat at node max, over its cooling capacity of {rack.cooling_kw:g} kW")
+                       f"{label}: {draw:.1f} kW of heat at node max, over its cooling capacity of {rack.cooling_kw:g} kW")
         if rack.cooling_type == "air" and draw > AIR_COOLING_LIMIT_KW:
             self.warn(f"{path}.cooling.type",
-                      f"rack {rack.name}: {draw:.1f} kW is past what air cooling handles (~{AIR_COOLING_LIMIT_KW:g} kW/rack): use liquid")
+                      f"{label}: {draw:.1f} kW is past what air cooling handles (~{AIR_COOLING_LIMIT_KW:g} kW/rack): use liquid")
         if rack.used_u > rack.height_u:
-            self.error(f"{path}.nodes", f"rack {rack.name}: nodes take {rack.used_u}U of a {rack.height_u}U rack")
+            self.error(f"{path}.nodes", f"{label}: nodes take {rack.used_u}U of a {rack.height_u}U rack")
 
     def assign_nvlink_domains(self, rack: Rack) -> None:
         """Group nodes into scale-up domains spanning several nodes where the template says so."""
@@ -306,10 +314,12 @@ class _Builder:
                 continue
             span, total = dom // per_node, per_node * len(nodes)
             if total < dom:
-                self.error(f"node_templates.{template}.nvlink_domain_gpus",
-                           f"rack {rack.name}: an NVLink domain of {dom} GPUs is larger than the rack's {total} GPUs of this template")
+                path = f"node_templates.{template}.nvlink_domain_gpus"
+                if not any(i.path == path for i in self.issues):
+                    self.error(path, f"rack {rack.name}: an NVLink domain of {dom} GPUs is larger than the rack's "
+                                     f"{total} GPUs of this template")
                 continue
-            if len(nodes) % span:
+            if len(nodes) % span and not any(i.path == f"{rack.spec_path}.nodes" for i in self.issues):
                 self.error(f"{rack.spec_path}.nodes",
                            f"rack {rack.name}: {len(nodes)} {template} nodes leave a partial NVLink domain ({span} nodes per domain)")
             for i, node in enumerate(nodes):

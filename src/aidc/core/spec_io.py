@@ -67,13 +67,13 @@ def _line_map(node: yaml.Node, prefix: tuple[Any, ...] = (), out: LineMap | None
 
 
 def line_for(path: str, lines: LineMap) -> int | None:
-    """The line of a path, or of its nearest ancestor present in the file."""
+    """The line of a path, or of its nearest ancestor present in the file (line 1 for the document)."""
     while path:
         if path in lines:
             return lines[path]
         cut = max(path.rfind("."), path.rfind("["))
         path = path[:cut] if cut > 0 else ""
-    return None
+    return 1 if lines else None
 
 
 def parse_yaml(text: str, source: str) -> tuple[Any, LineMap]:
@@ -151,7 +151,7 @@ def validate_data(data: Any, model: type[M], source: str, lines: LineMap | None 
         for err in exc.errors(include_url=False):
             path = format_path([p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))])
             issues.append(SpecIssue(path=path, message=_describe(err, model), line=line_for(path, lines)))
-        raise SpecError(source, issues) from None
+        raise SpecError(source, sorted(issues, key=lambda i: i.line or 0)) from None
 
 
 def load_model(path: str | Path, model: type[M]) -> tuple[M, LineMap]:
@@ -169,4 +169,5 @@ def load_model(path: str | Path, model: type[M]) -> tuple[M, LineMap]:
 
 def locate(issues: list[SpecIssue], lines: LineMap) -> list[SpecIssue]:
     """Fill in line numbers for issues found after parsing (cross-field checks)."""
-    return [i if i.line is not None else SpecIssue(i.path, i.message, line_for(i.path, lines), i.severity) for i in issues]
+    located = [i if i.line is not None else SpecIssue(i.path, i.message, line_for(i.path, lines), i.severity) for i in issues]
+    return sorted(located, key=lambda i: i.line or 0)

@@ -1,0 +1,40 @@
+"""`aidc demo`: the guided tour `make demo` runs; each subsystem adds its step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+
+
+def _examples_dir() -> Path:
+    """examples/ of the checkout (editable install), else the current directory's."""
+    return EXAMPLES if EXAMPLES.is_dir() else Path.cwd() / "examples"
+
+
+def demo(
+    out_dir: Path = typer.Option(Path("out/demo"), "--out", help="Where pictures and reports go."),
+) -> None:
+    """Validate and describe the example datacenters, and draw one."""
+    from rich.rule import Rule
+
+    from aidc.cli.common import console
+    from aidc.cli.dc import render_summary
+    from aidc.core.loader import load_datacenter
+    from aidc.core.summary import summarize
+    from aidc.viz.floorplan import draw_datacenter
+
+    out = console()
+    specs = _examples_dir() / "datacenters"
+    out.print(Rule("1. Describe: the datacenters in examples/datacenters"))
+    for name in ("local", "small-h100", "philly", "large-b200"):
+        dc = load_datacenter(specs / f"{name}.yaml")
+        s = summarize(dc)
+        out.print(f"[green]valid[/] {name}.yaml: {s['gpus']:,} GPUs, {s['racks']} racks, "
+                  f"{s['power']['facility_kw']:,.0f} kW facility")
+    dc = load_datacenter(specs / "small-h100.yaml")
+    out.print(render_summary(summarize(dc)))
+    png = draw_datacenter(load_datacenter(specs / "philly.yaml"), out_dir / "philly-floor.png")
+    out.print(f"floor plan of Philly: {png}")

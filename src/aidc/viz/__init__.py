@@ -1,0 +1,1 @@
+"""Pictures of aidc's models (floor plans, elevations); matplotlib is imported only when drawing."""
