@@ -15,9 +15,13 @@ EXIT_USAGE = 2  # bad input: a spec, a config, an argument
 
 
 def console(stderr: bool = False):  # -> rich.console.Console, imported lazily to keep --help fast
+    import os
+
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() or "COLUMNS" in os.environ else 140  # pipes and CI get wide tables
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
 
 
 def print_json(data: Any) -> None:

@@ -1,0 +1,168 @@
+"""`aidc submit`, `aidc jobs`, `aidc job show|logs|events|cancel|requeue`: the tenant's side of the control plane."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import typer
+
+from aidc.cli.common import console, print_json, reports_errors
+
+job_app = typer.Typer(no_args_is_help=True, help="One job: show, logs, events, cancel, requeue.")
+JsonOpt = typer.Option(False, "--json", help="Print JSON.")
+
+
+def _when(ts: float | None) -> str:
+    return "-" if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%H:%M:%S")
+
+
+def _ago(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    s = time.time() - ts
+    return f"{s:.0f}s" if s < 120 else f"{s / 60:.0f}m" if s < 7200 else f"{s / 3600:.1f}h"
+
+
+def jobs_table(rows: list[dict]):  # -> rich Table
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} jobs")
+    for col in ("id", "name", "tenant", "kind", "gpus", "status", "age", "why / where"):
+        table.add_column(col, overflow="fold")
+    colors = {"running": "green", "pending": "yellow", "failed": "red", "succeeded": "blue", "cancelled": "dim"}
+    for j in rows:
+        where = j["reason"] if j["status"] != "running" else " ".join(f"{n}:{','.join(map(str, i))}" for n, i in j["placement"])
+        if j["status"] == "pending" and j.get("eta_s"):
+            where += f" (ETA {_when(j['eta_s'])})"
+        gpus = f"{j['gpus']}" + (f" {j['gpu_model']}" if j["gpu_model"] else "")
+        table.add_row(str(j["id"]), j["name"], j["tenant"], j["kind"], gpus,
+                      f"[{colors.get(j['status'], 'white')}]{j['status']}[/]", _ago(j["submitted_s"]), where)
+    return table
+
+
+@reports_errors
+def submit(spec: Path = typer.Argument(..., help="Job spec (YAML)."),
+           tenant: str = typer.Option(None, help="Tenant to submit for (default: yours)."), as_json: bool = JsonOpt) -> None:
+    """Submit a job from a YAML spec; the spec is checked locally first, then by the server."""
+    from aidc.cli.client import request
+    from aidc.core.jobs import JobSpec
+    from aidc.core.spec_io import load_model
+
+    model, _ = load_model(spec, JobSpec)
+    job = request("POST", "/api/v1/jobs", json={"spec": model.model_dump(mode="json", exclude_defaults=True), "tenant": tenant})
+    if as_json:
+        print_json(job)
+        return
+    console().print(f"submitted job {job['id']} ({job['name']}) for {job['tenant']}: {job['status']}")
+
+
+@reports_errors
+def jobs(tenant: str = typer.Option(None), status: str = typer.Option(None), kind: str = typer.Option(None),
+         limit: int = typer.Option(50, min=1, max=1000), watch: bool = typer.Option(False, "--watch", help="Refresh every second."),
+         as_json: bool = JsonOpt) -> None:
+    """The jobs you may see, newest first, with why each pending job waits."""
+    from aidc.cli.client import request
+
+    params = {"tenant": tenant, "status": status, "kind": kind, "limit": limit}
+    if as_json:
+        print_json(request("GET", "/api/v1/jobs", params=params))
+        return
+    if not watch:
+        console().print(jobs_table(request("GET", "/api/v1/jobs", params=params)))
+        return
+    from rich.live import Live
+
+    with Live(jobs_table(request("GET", "/api/v1/jobs", params=params)), console=console(), refresh_per_second=2) as live:
+        try:
+            while True:
+                time.sleep(1)
+                live.update(jobs_table(request("GET", "/api/v1/jobs", params=params)))
+        except KeyboardInterrupt:
+            pass
+
+
+@job_app.command("show")
+@reports_errors
+def show(job_id: int, as_json: bool = JsonOpt) -> None:
+    """A job's spec, status, placement, and why it waits."""
+    from aidc.cli.client import request
+
+    job = request("GET", f"/api/v1/jobs/{job_id}")
+    if as_json:
+        print_json(job)
+        return
+    out = console()
+    for key in ("id", "name", "tenant", "user", "kind", "status", "reason", "gpus", "gpu_model", "priority", "attempts",
+                "preemptions", "exit_code", "placement"):
+        out.print(f"[bold]{key}[/]: {job[key]}")
+    out.print(f"[bold]submitted / started / finished[/]: {_when(job['submitted_s'])} / {_when(job['started_s'])} / "
+              f"{_when(job['finished_s'])}")
+
+
+@job_app.command("events")
+@reports_errors
+def job_events(job_id: int, as_json: bool = JsonOpt) -> None:
+    """The job's audit trail: every status change with who and why."""
+    from rich.table import Table
+
+    from aidc.cli.client import request
+
+    rows = request("GET", f"/api/v1/jobs/{job_id}/events")
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title=f"job {job_id} events")
+    for col in ("time", "from", "to", "actor", "reason"):
+        table.add_column(col)
+    for e in rows:
+        table.add_row(_when(e["at_s"]), e["from_status"] or "", e["to_status"] or "", e["actor"], e["reason"])
+    console().print(table)
+
+
+@job_app.command("logs")
+@reports_errors
+def logs(job_id: int, follow: bool = typer.Option(False, "-f", "--follow", help="Keep printing until the job ends.")) -> None:
+    """The job's output (stdout and stderr)."""
+    import sys
+
+    from aidc.cli.client import request
+
+    offset = 0
+    while True:
+        resp = request("GET", f"/api/v1/jobs/{job_id}/logs", params={"offset": offset}, raw=True)
+        sys.stdout.write(resp.text)
+        sys.stdout.flush()
+        offset = int(resp.headers.get("X-Log-Offset", offset))
+        if not follow or request("GET", f"/api/v1/jobs/{job_id}")["status"] in ("succeeded", "failed", "cancelled"):
+            if follow:  # the last bytes written before it ended
+                sys.stdout.write(request("GET", f"/api/v1/jobs/{job_id}/logs", params={"offset": offset}, raw=True).text)
+            return
+        time.sleep(0.5)
+
+
+@job_app.command("cancel")
+@reports_errors
+def cancel(job_id: int, reason: str = typer.Option("", help="Recorded in the job's events.")) -> None:
+    """Cancel a job (its process is stopped)."""
+    from aidc.cli.client import request
+
+    job = request("POST", f"/api/v1/jobs/{job_id}/cancel", json={"reason": reason})
+    console().print(f"job {job_id}: {job['status']}")
+
+
+@job_app.command("requeue")
+@reports_errors
+def requeue(job_id: int, reason: str = typer.Option("", help="Recorded in the job's events.")) -> None:
+    """Put a job back in the queue (a running one is stopped first)."""
+    from aidc.cli.client import request
+
+    job = request("POST", f"/api/v1/jobs/{job_id}/requeue", json={"reason": reason})
+    console().print(f"job {job_id}: {job['status']}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("submit")(submit)
+    app.command("jobs")(jobs)
+    app.add_typer(job_app, name="job")

@@ -1,0 +1,50 @@
+"""The job spec a tenant submits (YAML or JSON): what to run and what it needs."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
+
+from aidc.core.datacenter import StrictModel
+
+JobKind = Literal["train", "finetune", "eval", "batch_infer", "serve", "custom", "data"]
+
+MAX_GPUS_PER_JOB = 100_000
+
+
+class JobSpec(StrictModel):
+    """One job. Either `command` (a shell command) or `workload` (a built-in aidc workload) is given."""
+
+    name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    kind: JobKind = "custom"
+    command: str | None = Field(default=None, max_length=16_384, description="shell command run on the node")
+    workload: str | None = Field(default=None, description="built-in workload, e.g. 'train' (run as `aidc <workload>`)")
+    workload_config: dict[str, Any] = Field(default_factory=dict, description="config for the built-in workload")
+    gpus: NonNegativeInt = Field(default=1, le=MAX_GPUS_PER_JOB, description="GPUs in total")
+    gpu_model: str | None = Field(default=None, description="required GPU model; None = any")
+    nodes: PositiveInt = Field(default=1, description="nodes the GPUs are spread over")
+    cpu_cores: PositiveFloat = 1
+    memory_gib: PositiveFloat = 4
+    priority: int = Field(default=0, ge=-1000, le=1000)
+    preemptible: bool = True
+    max_runtime_s: PositiveFloat | None = Field(default=None, description="killed after this long")
+    estimated_runtime_s: PositiveFloat | None = Field(default=None, description="user's estimate, for backfill and ETAs")
+    checkpoint_dir: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    replicas: PositiveInt = Field(default=1, description="serve: copies of the deployment")
+
+    @model_validator(mode="after")
+    def _one_thing_to_run(self) -> "JobSpec":
+        if (self.command is None) == (self.workload is None):
+            raise ValueError("give exactly one of 'command' or 'workload'")
+        if self.gpus and self.gpus % self.nodes:
+            raise ValueError(f"{self.gpus} GPUs do not split evenly over {self.nodes} nodes")
+        if self.max_runtime_s is not None and self.estimated_runtime_s is not None and \
+                self.estimated_runtime_s > self.max_runtime_s:
+            raise ValueError(f"estimated_runtime_s {self.estimated_runtime_s:g} exceeds max_runtime_s {self.max_runtime_s:g}")
+        return self
+
+    @property
+    def gpus_per_node(self) -> int:
+        return self.gpus // self.nodes

@@ -1,0 +1,59 @@
+"""The executor contract every engine implements: launch, cancel, poll events, re-attach, capabilities.
+
+Failures come back as events (`ExecutorEvent(kind="failed"|"lost", ...)`), never as exceptions
+across threads. An executor keeps no state the control plane cannot rebuild: `launch` returns a
+JSON-able `handle` that the server stores with the job and hands back to `reattach` after a restart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    multi_node: bool = False
+    preemption: bool = True
+    checkpoint_restore: bool = False  # can ask a job to checkpoint before it stops
+    fractional_gpus: bool = False
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    job_id: int
+    name: str
+    command: str
+    workdir: Path  # the job's own folder: logs, exit code, scratch
+    placement: tuple[tuple[str, tuple[int, ...]], ...]  # (node, GPU indices) pairs
+    env: dict[str, str] = field(default_factory=dict)
+    max_runtime_s: float | None = None
+
+
+@dataclass(frozen=True)
+class ExecutorEvent:
+    job_id: int
+    kind: Literal["running", "succeeded", "failed", "lost"]
+    exit_code: int | None = None
+    reason: str = ""
+
+
+class Executor(Protocol):
+    name: str
+    capabilities: Capabilities
+
+    def launch(self, request: LaunchRequest) -> dict[str, Any]:
+        """Start the job; return its handle (JSON-able). Raises only for a launch that cannot happen at all."""
+
+    def cancel(self, job_id: int, handle: dict[str, Any], *, grace_s: float = 10.0) -> None:
+        """Stop the job (SIGTERM, then SIGKILL after grace_s). Idempotent; a job already gone is fine."""
+
+    def reattach(self, job_id: int, handle: dict[str, Any], max_runtime_s: float | None = None) -> bool:
+        """After a server restart: resume watching a job launched before. False when it is gone."""
+
+    def poll(self) -> list[ExecutorEvent]:
+        """Events since the last poll: jobs that ended, with exit codes. Never blocks."""
+
+    def log_path(self, handle: dict[str, Any]) -> Path | None:
+        """Where the job's combined stdout/stderr is written."""

@@ -1,0 +1,167 @@
+"""The embedded default executor: runs each job as a process group on this host.
+
+Design note. A job runs as `bash -c '<command>'` in its own session (so a cancel kills the whole
+group, and the job outlives a server killed with -9). A small wrapper writes the exit code to
+`<workdir>/exit_code` when the command ends, so completion is read from disk, not from `wait()`:
+that works the same for jobs this process started and for jobs re-attached after a restart. The
+handle stores the pid and the process start time (from /proc), so a recycled pid is never mistaken
+for the job. A job whose process is gone without an exit code was lost (the host rebooted).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from aidc.executors.base import Capabilities, ExecutorEvent, LaunchRequest
+
+# first thing, record our pid (so a launch interrupted before the handle was saved can be found again)
+WRAPPER = ('echo $$ > {pid_file}; bash -c {cmd}; code=$?; '
+           'echo $code > {exit_tmp} && mv {exit_tmp} {exit_file}; exit $code')
+
+
+def _proc_start_ticks(pid: int) -> int | None:
+    """Process start time in clock ticks since boot (field 22 of /proc/PID/stat); None if gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    fields = stat[stat.rfind(")") + 2:].split()
+    return int(fields[19]) if fields[0] != "Z" else None
+
+
+class LocalExecutor:
+    name = "local"
+    capabilities = Capabilities(multi_node=False, preemption=True, checkpoint_restore=True, fractional_gpus=False)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._watch: dict[int, dict[str, Any]] = {}  # job id -> handle (+ deadline)
+        self._children: dict[int, subprocess.Popen[bytes]] = {}
+
+    def launch(self, request: LaunchRequest) -> dict[str, Any]:
+        request.workdir.mkdir(parents=True, exist_ok=True)
+        for name in ("exit_code", "exit_code.tmp", "pid"):
+            (request.workdir / name).unlink(missing_ok=True)
+        log = request.workdir / "output.log"
+        gpus = [str(i) for _, idx in request.placement for i in idx]
+        env = {**os.environ, **request.env, "CUDA_VISIBLE_DEVICES": ",".join(gpus), "AIDC_JOB_ID": str(request.job_id),
+               "AIDC_JOB_NAME": request.name, "AIDC_NODES": ",".join(n for n, _ in request.placement)}
+        script = WRAPPER.format(cmd=shlex.quote(request.command), pid_file=shlex.quote(str(request.workdir / "pid")),
+                                exit_tmp=shlex.quote(str(request.workdir / "exit_code.tmp")),
+                                exit_file=shlex.quote(str(request.workdir / "exit_code")))
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(["bash", "-c", script], cwd=request.workdir, env=env, stdout=out,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        handle = {"pid": proc.pid, "start_ticks": _proc_start_ticks(proc.pid), "workdir": str(request.workdir),
+                  "log": str(log), "started_s": time.time()}
+        with self._lock:
+            self._children[request.job_id] = proc
+            self._watch[request.job_id] = {**handle, "deadline_s": _deadline(handle["started_s"], request.max_runtime_s)}
+        return handle
+
+    def reattach(self, job_id: int, handle: dict[str, Any], max_runtime_s: float | None = None) -> bool:
+        handle = dict(handle)
+        if not handle.get("pid") and handle.get("workdir"):  # launched, but the server died before saving the pid
+            pid_file = Path(handle["workdir"]) / "pid"
+            if pid_file.exists() and pid_file.read_text().strip().isdigit():
+                handle["pid"] = int(pid_file.read_text().strip())
+                handle.setdefault("log", str(Path(handle["workdir"]) / "output.log"))
+        if not handle.get("pid"):
+            return False
+        alive = self._same_process(handle)
+        if not alive and not (Path(handle["workdir"]) / "exit_code").exists():
+            return False
+        with self._lock:
+            self._watch[job_id] = {**handle, "deadline_s": _deadline(handle.get("started_s", time.time()), max_runtime_s)}
+        return True
+
+    def cancel(self, job_id: int, handle: dict[str, Any], *, grace_s: float = 10.0) -> None:
+        with self._lock:
+            self._watch.pop(job_id, None)
+            child = self._children.pop(job_id, None)
+        if handle.get("pid") and self._same_process(handle):
+            _kill_group(handle["pid"], signal.SIGTERM)
+            deadline = time.monotonic() + grace_s
+            while time.monotonic() < deadline and self._same_process(handle):
+                if child is not None:
+                    child.poll()
+                time.sleep(0.02)
+            if self._same_process(handle):
+                _kill_group(handle["pid"], signal.SIGKILL)
+        if child is not None:
+            try:
+                child.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+
+    def poll(self) -> list[ExecutorEvent]:
+        events: list[ExecutorEvent] = []
+        with self._lock:
+            watched = list(self._watch.items())
+        now = time.time()
+        for job_id, handle in watched:
+            event = self._check(job_id, handle, now)
+            if event is not None:
+                events.append(event)
+                with self._lock:
+                    self._watch.pop(job_id, None)
+                    child = self._children.pop(job_id, None)
+                if child is not None:
+                    child.poll()
+        return events
+
+    def _check(self, job_id: int, handle: dict[str, Any], now: float) -> ExecutorEvent | None:
+        child = self._children.get(job_id)
+        if child is not None:
+            child.poll()  # reap, so the pid does not linger as a zombie
+        exit_file = Path(handle["workdir"]) / "exit_code"
+        if exit_file.exists():
+            code = int(exit_file.read_text().strip() or 1)
+            kind = "succeeded" if code == 0 else "failed"
+            return ExecutorEvent(job_id, kind, exit_code=code, reason="" if code == 0 else f"exit code {code}")
+        if handle.get("deadline_s") and now > handle["deadline_s"]:
+            self.cancel(job_id, handle, grace_s=2.0)
+            return ExecutorEvent(job_id, "failed", exit_code=None, reason="max_runtime_s exceeded: killed")
+        if not self._same_process(handle):
+            if exit_file.exists():
+                return self._check(job_id, handle, now)
+            return ExecutorEvent(job_id, "lost", reason="process gone without an exit code")
+        return None
+
+    def log_path(self, handle: dict[str, Any]) -> Path | None:
+        return Path(handle["log"]) if handle.get("log") else None
+
+    def watched(self) -> list[int]:
+        with self._lock:
+            return list(self._watch)
+
+    def _same_process(self, handle: dict[str, Any]) -> bool:
+        """The pid is alive and still our job's process (not a recycled pid)."""
+        pid = int(handle["pid"])
+        ticks = _proc_start_ticks(pid)
+        if ticks is None:
+            return False
+        if handle.get("start_ticks") is not None:
+            return ticks == handle["start_ticks"]
+        try:  # no start time recorded: recognise the job by the working directory it runs in
+            return os.readlink(f"/proc/{pid}/cwd") == str(Path(handle["workdir"]).resolve())
+        except OSError:
+            return False
+
+
+def _deadline(started_s: float, max_runtime_s: float | None) -> float | None:
+    return None if max_runtime_s is None else started_s + max_runtime_s
+
+
+def _kill_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass

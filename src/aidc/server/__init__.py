@@ -1,0 +1,1 @@
+"""The control plane: FastAPI routers (thin) over services (logic) over SQLAlchemy models."""

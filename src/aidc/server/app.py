@@ -1,0 +1,149 @@
+"""The FastAPI application: wiring of settings, database, executor, scheduling loop, routes and errors."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+
+from aidc.server.db import create_schema, make_engine, make_session_factory
+from aidc.server.deps import get_principal
+from aidc.server.errors import Forbidden, ServiceError
+from aidc.server.metrics import Metrics
+from aidc.server.settings import Settings
+
+log = logging.getLogger("aidc.server")
+
+
+def _write_admin_token(data_dir: Path, token: str) -> Path:
+    path = data_dir / "admin.token"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token + "\n")
+    return path
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # noqa: ANN202
+        startup(app, settings)
+        try:
+            yield
+        finally:
+            shutdown(app)
+
+    app = FastAPI(title="aidc control plane", version="0.1.0", lifespan=lifespan,
+                  description="Datacenters, nodes, tenants, tokens and LLM jobs, scheduled by aidc's shared scheduler.")
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    app.state.loop = None
+    _add_middleware(app, settings)
+    _add_error_handlers(app)
+    _add_routes(app)
+    return app
+
+
+def startup(app: FastAPI, settings: Settings) -> None:
+    from aidc.executors import get_executor
+    from aidc.server.loop import SchedulingLoop
+    from aidc.server.services import auth
+    from aidc.server.services.scheduler import Scheduler
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.db_url)
+    create_schema(engine)
+    app.state.engine = engine
+    app.state.sessions = make_session_factory(engine)
+    with app.state.sessions() as session:
+        token = auth.bootstrap(session, token=settings.bootstrap_token)
+    if token is not None:
+        path = _write_admin_token(settings.data_dir, token)
+        log.warning("created the admin user; its token is in %s", path)
+    if settings.initial_datacenter is not None:
+        _import_initial(app, settings.initial_datacenter)
+    app.state.executor = get_executor(settings.executor)
+    scheduler = Scheduler(executor=app.state.executor, jobs_dir=settings.jobs_dir, policy=settings.policy,
+                          placement=settings.placement, isolate_tenants=settings.isolate_tenants)
+    app.state.loop = SchedulingLoop(scheduler, app.state.sessions, settings.schedule_interval_s, app.state.metrics)
+    if settings.start_loop:
+        app.state.loop.start()
+
+
+def _import_initial(app: FastAPI, path: Path) -> None:
+    """Import a spec at start when the database holds no datacenter yet (the embedded quick start)."""
+    from aidc.server.security import Principal, Role
+    from aidc.server.services import datacenters
+
+    with app.state.sessions() as session:
+        if datacenters.list_all(session):
+            return
+        system = Principal(user_id=1, user="system", role=Role.ADMIN, tenant_id=None, tenant=None, token_id=0)
+        datacenters.import_spec(session, actor=system, yaml_text=path.read_text(), source=str(path))
+
+
+def shutdown(app: FastAPI) -> None:
+    if app.state.loop is not None:
+        app.state.loop.stop()
+    if getattr(app.state, "engine", None) is not None:
+        app.state.engine.dispose()
+
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
+    @app.middleware("http")
+    async def limits_and_timing(request: Request, call_next):  # noqa: ANN001, ANN202
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
+            return JSONResponse({"detail": f"request body over {settings.max_body_bytes} bytes"}, status_code=413)
+        t0 = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        app.state.metrics.api_s.labels(method=request.method, route=getattr(route, "path", "other"),
+                                       status=str(response.status_code)).observe(time.perf_counter() - t0)
+        return response
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse({"detail": exc.message, "field": exc.field}, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for err in exc.errors():
+            path = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            problems.append(f"{path}: {err.get('msg', 'invalid')}")
+        return JSONResponse({"detail": "; ".join(problems), "errors": jsonable(exc.errors())}, status_code=422)
+
+
+def jsonable(errors: object) -> object:
+    from fastapi.encoders import jsonable_encoder
+
+    return jsonable_encoder(errors, custom_encoder={Exception: str, bytes: lambda b: b.decode(errors="replace")})
+
+
+def _add_routes(app: FastAPI) -> None:
+    from aidc.server.routers import admin, jobs
+
+    app.include_router(admin.router)
+    app.include_router(jobs.router)
+
+    @app.get("/healthz", tags=["meta"])
+    def healthz() -> dict[str, object]:
+        loop = app.state.loop
+        return {"ok": True, "cycles": loop.cycles if loop else 0}
+
+    @app.get("/metrics", tags=["meta"], response_class=Response)
+    def metrics(me=Depends(get_principal)) -> Response:  # noqa: ANN001, B008
+        if not me.is_staff:
+            raise Forbidden("metrics are for operators and admins")
+        return Response(app.state.metrics.render(), media_type="text/plain; version=0.0.4")

@@ -1,0 +1,34 @@
+"""Service errors that map to HTTP statuses; routers never build error responses themselves."""
+
+from __future__ import annotations
+
+from aidc.core.errors import AidcError
+
+
+class ServiceError(AidcError):
+    status_code = 400
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class BadRequest(ServiceError):
+    status_code = 422
+
+
+class Unauthorized(ServiceError):
+    status_code = 401
+
+
+class Forbidden(ServiceError):
+    status_code = 403
+
+
+class NotFound(ServiceError):
+    status_code = 404
+
+
+class Conflict(ServiceError):
+    status_code = 409

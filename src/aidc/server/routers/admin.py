@@ -1,0 +1,104 @@
+"""/api/v1 tenants, users, tokens, datacenters, nodes and usage."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from aidc.server.deps import PrincipalDep, SessionDep
+from aidc.server.errors import NotFound
+from aidc.server.routers.convert import tenant_out, token_out
+from aidc.server.schemas import (DatacenterImport, DatacenterOut, NodeOut, QuotaUpdate, Reason, TenantCreate, TenantOut,
+                                 TokenCreate, TokenOut, UsageOut, UserCreate, UserOut)
+from aidc.server.services import auth, datacenters, jobs, nodes, tenants, usage
+from aidc.server.services.snapshot import used_gpu_indices
+
+router = APIRouter(prefix="/api/v1")
+
+
+@router.get("/whoami", tags=["auth"])
+def whoami(me: PrincipalDep) -> dict[str, str | None]:
+    return {"user": me.user, "role": me.role.value, "tenant": me.tenant}
+
+
+@router.post("/tenants", status_code=201, response_model=TenantOut, tags=["tenants"])
+def create_tenant(body: TenantCreate, session: SessionDep, me: PrincipalDep) -> TenantOut:
+    return tenant_out(tenants.create(session, actor=me, name=body.name, description=body.description,
+                                     gpu_quota=body.gpu_quota, allow_borrowing=body.allow_borrowing))
+
+
+@router.get("/tenants", response_model=list[TenantOut], tags=["tenants"])
+def list_tenants(session: SessionDep, me: PrincipalDep) -> list[TenantOut]:
+    return [tenant_out(t) for t in tenants.list_visible(session, actor=me)]
+
+
+@router.put("/tenants/{name}/quota", response_model=TenantOut, tags=["tenants"])
+def set_quota(name: str, body: QuotaUpdate, session: SessionDep, me: PrincipalDep) -> TenantOut:
+    return tenant_out(tenants.set_quota(session, actor=me, name=name, gpu_quota=body.gpu_quota,
+                                        allow_borrowing=body.allow_borrowing))
+
+
+@router.post("/users", status_code=201, response_model=UserOut, tags=["auth"])
+def create_user(body: UserCreate, session: SessionDep, me: PrincipalDep) -> UserOut:
+    user = auth.create_user(session, actor=me, name=body.name, role=body.role, tenant=body.tenant)
+    return UserOut(name=user.name, role=user.role, tenant=body.tenant)
+
+
+@router.get("/users", response_model=list[UserOut], tags=["auth"])
+def list_users(session: SessionDep, me: PrincipalDep) -> list[UserOut]:
+    names = {t.name: t for t in tenants.list_visible(session, actor=me)}
+    by_id = {t.id: n for n, t in names.items()}
+    return [UserOut(name=u.name, role=u.role, tenant=by_id.get(u.tenant_id)) for u in auth.list_users(session, actor=me)]
+
+
+@router.post("/tokens", status_code=201, response_model=TokenOut, tags=["auth"])
+def create_token(body: TokenCreate, session: SessionDep, me: PrincipalDep) -> TokenOut:
+    row, plain = auth.create_token(session, actor=me, user=body.user, ttl_days=body.ttl_days, description=body.description)
+    return token_out(row, body.user or me.user, plain)
+
+
+@router.get("/tokens", response_model=list[TokenOut], tags=["auth"])
+def list_tokens(session: SessionDep, me: PrincipalDep) -> list[TokenOut]:
+    return [token_out(t, u) for t, u in auth.list_tokens(session, actor=me)]
+
+
+@router.delete("/tokens/{token_id}", response_model=TokenOut, tags=["auth"])
+def revoke_token(token_id: int, session: SessionDep, me: PrincipalDep) -> TokenOut:
+    row = auth.revoke_token(session, actor=me, token_id=token_id)
+    return token_out(row, me.user)
+
+
+@router.post("/datacenters", status_code=201, response_model=DatacenterOut, tags=["inventory"])
+def import_datacenter(body: DatacenterImport, session: SessionDep, me: PrincipalDep) -> DatacenterOut:
+    row = datacenters.import_spec(session, actor=me, yaml_text=body.yaml, source=body.source)
+    return _dc_out(session, row)
+
+
+@router.get("/datacenters", response_model=list[DatacenterOut], tags=["inventory"])
+def list_datacenters(session: SessionDep, me: PrincipalDep) -> list[DatacenterOut]:
+    return [_dc_out(session, row) for row in datacenters.list_all(session)]
+
+
+def _dc_out(session: SessionDep, row) -> DatacenterOut:  # row: DatacenterModel
+    members = [n for n in nodes.list_all(session) if n.datacenter_id == row.id]
+    return DatacenterOut(name=row.name, nodes=len(members), gpus=sum(n.gpus for n in members), imported_s=row.imported_s)
+
+
+@router.get("/nodes", response_model=list[NodeOut], tags=["inventory"])
+def list_nodes(session: SessionDep, me: PrincipalDep) -> list[NodeOut]:
+    used = used_gpu_indices(jobs.live(session))
+    return [NodeOut(name=n.name, rack=n.rack, gpu_model=n.gpu_model, gpus=n.gpus, gpus_used=len(used.get(n.name, ())),
+                    tenant=n.tenant, status=n.status, status_reason=n.status_reason) for n in nodes.list_all(session)]
+
+
+@router.post("/nodes/{name}/{action}", response_model=NodeOut, tags=["inventory"])
+def node_action(name: str, action: str, body: Reason, session: SessionDep, me: PrincipalDep) -> NodeOut:
+    if action not in nodes.ACTIONS:
+        raise NotFound(f"unknown node action {action!r} (use {', '.join(nodes.ACTIONS)})")
+    n = nodes.act(session, actor=me, name=name, action=action, reason=body.reason)
+    return NodeOut(name=n.name, rack=n.rack, gpu_model=n.gpu_model, gpus=n.gpus, gpus_used=0, tenant=n.tenant,
+                   status=n.status, status_reason=n.status_reason)
+
+
+@router.get("/usage", response_model=list[UsageOut], tags=["usage"])
+def get_usage(session: SessionDep, me: PrincipalDep) -> list[UsageOut]:
+    return [UsageOut(**row) for row in usage.usage(session, actor=me)]

@@ -1,0 +1,27 @@
+"""ORM rows -> response models (shared by the routers)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from aidc.server.models import JobModel, TenantModel, TokenModel, UserModel
+from aidc.server.schemas import JobOut, TenantOut, TokenOut
+
+
+def job_out(session: Session, job: JobModel) -> JobOut:
+    tenant = session.get(TenantModel, job.tenant_id)
+    user = session.get(UserModel, job.user_id)
+    return JobOut(id=job.id, name=job.name, tenant=tenant.name if tenant else "", user=user.name if user else "",
+                  kind=job.kind, status=job.status, reason=job.reason, gpus=job.gpus, gpu_model=job.gpu_model,
+                  priority=job.priority, submitted_s=job.submitted_s, started_s=job.started_s, finished_s=job.finished_s,
+                  eta_s=job.eta_s, placement=job.placement, attempts=job.attempts, preemptions=job.preemptions,
+                  exit_code=job.exit_code, spec=job.spec)
+
+
+def tenant_out(row: TenantModel) -> TenantOut:
+    return TenantOut(name=row.name, description=row.description, gpu_quota=row.gpu_quota, allow_borrowing=row.allow_borrowing)
+
+
+def token_out(row: TokenModel, user: str, plain: str | None = None) -> TokenOut:
+    return TokenOut(id=row.id, user=user, prefix=row.prefix, description=row.description, created_s=row.created_s,
+                    expires_s=row.expires_s, revoked_s=row.revoked_s, token=plain)

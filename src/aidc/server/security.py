@@ -1,0 +1,45 @@
+"""API tokens (random, stored as SHA-256 only) and roles: who may do what."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+TOKEN_PREFIX = "aidc_"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"  # everything, including users, tokens and tenants
+    OPERATOR = "operator"  # all tenants' jobs, nodes, datacenters; not users or tokens of others
+    MEMBER = "member"  # own tenant's jobs only
+
+
+def new_token() -> str:
+    """A fresh bearer token: 'aidc_' + 43 URL-safe characters (256 bits)."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """What is stored and looked up. Tokens are 256-bit random, so a fast hash is enough."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller of a request, resolved from its token."""
+
+    user_id: int
+    user: str
+    role: Role
+    tenant_id: int | None
+    tenant: str | None
+    token_id: int
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.ADMIN, Role.OPERATOR)
+
+    def can_see_tenant(self, tenant_id: int | None) -> bool:
+        return self.is_staff or (tenant_id is not None and tenant_id == self.tenant_id)

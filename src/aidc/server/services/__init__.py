@@ -1,0 +1,1 @@
+"""Control-plane logic: each function takes the session explicitly and keyword arguments."""

@@ -1,0 +1,200 @@
+"""Jobs: submit (validated against the inventory and quotas), list, show, cancel, requeue, and the one status function."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from aidc.core.errors import did_you_mean
+from aidc.core.gpus import DEFAULT_CATALOG
+from aidc.core.jobs import JobSpec
+from aidc.core.spec_io import format_path
+from aidc.core.status import TERMINAL_JOB, InvalidTransition, JobStatus, check_transition
+from aidc.server.errors import BadRequest, Conflict, Forbidden, NotFound
+from aidc.server.models import JobModel, NodeModel, TenantModel
+from aidc.server.security import Principal
+from aidc.server.services import events
+
+LIVE = (JobStatus.STARTING.value, JobStatus.RUNNING.value)
+
+
+def parse_spec(data: Any) -> JobSpec:
+    """A job spec from request JSON; every problem named with its field path."""
+    if not isinstance(data, dict):
+        raise BadRequest("a job spec is a mapping of fields")
+    try:
+        return JobSpec.model_validate(data)
+    except ValidationError as exc:
+        parts = []
+        for err in exc.errors(include_url=False):
+            path = format_path(err["loc"]) or "spec"
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = f"unknown field{did_you_mean(str(err['loc'][-1]), list(JobSpec.model_fields))}"
+            parts.append(f"{path}: {msg}")
+        raise BadRequest("; ".join(parts), field=format_path(exc.errors()[0]["loc"])) from None
+
+
+def capacity(session: Session) -> dict[str | None, tuple[int, int]]:
+    """GPU model -> (GPUs in service, most GPUs on one node), over nodes that are not down."""
+    out: dict[str | None, tuple[int, int]] = {}
+    rows = session.execute(select(NodeModel.gpu_model, func.sum(NodeModel.gpus), func.max(NodeModel.gpus))
+                           .where(NodeModel.status != "down").group_by(NodeModel.gpu_model))
+    for model, total, biggest in rows:
+        out[model] = (int(total or 0), int(biggest or 0))
+    return out
+
+
+def check_feasible(session: Session, spec: JobSpec, tenant: TenantModel) -> None:
+    """Refuse what could never run here: unknown or absent GPU model, more GPUs than the site, over a hard quota."""
+    cap = capacity(session)
+    if spec.gpu_model is not None:
+        if spec.gpu_model not in DEFAULT_CATALOG:
+            raise BadRequest(f"gpu_model: unknown GPU model {spec.gpu_model!r}{did_you_mean(spec.gpu_model, DEFAULT_CATALOG.names())}",
+                             field="gpu_model")
+        model = DEFAULT_CATALOG.canonical(spec.gpu_model)
+        if model not in cap:
+            have = ", ".join(f"{m}: {t}" for m, (t, _) in cap.items() if m) or "no GPUs"
+            raise BadRequest(f"gpu_model: this site has no {model} GPUs (it has {have})", field="gpu_model")
+        total, biggest = cap[model]
+    else:
+        total = sum(t for m, (t, _) in cap.items() if m)
+        biggest = max((b for m, (_, b) in cap.items() if m), default=0)
+    if spec.gpus > total:
+        raise BadRequest(f"gpus: {spec.gpus} GPUs requested; the site has {total}"
+                         + (f" {spec.gpu_model}" if spec.gpu_model else ""), field="gpus")
+    if spec.gpus_per_node > biggest:
+        raise BadRequest(f"gpus: {spec.gpus_per_node} GPUs per node over {spec.nodes} node(s); the largest node has {biggest}",
+                         field="gpus")
+    quota = sum(tenant.gpu_quota.values())
+    if tenant.gpu_quota and not tenant.allow_borrowing and spec.gpus > quota:
+        raise BadRequest(f"gpus: {spec.gpus} GPUs exceed tenant {tenant.name}'s quota of {quota} (borrowing off)",
+                         field="gpus")
+
+
+def submit(session: Session, *, actor: Principal, data: Any, tenant: str | None = None) -> JobModel:
+    spec = parse_spec(data)
+    tenant_row = _tenant_for_submit(session, actor, tenant)
+    check_feasible(session, spec, tenant_row)
+    now = time.time()
+    gpu_model = DEFAULT_CATALOG.canonical(spec.gpu_model) if spec.gpu_model else None
+    job = JobModel(name=spec.name, tenant_id=tenant_row.id, user_id=actor.user_id, kind=spec.kind,
+                   spec=spec.model_dump(mode="json"), gpus=spec.gpus, gpu_model=gpu_model, priority=spec.priority,
+                   status=JobStatus.PENDING.value, reason="waiting for the next scheduling cycle",
+                   submitted_s=now, queued_s=now)
+    session.add(job)
+    session.flush()
+    events.record(session, entity="job", entity_id=job.id, actor=actor.user, to_status="pending", reason="submitted", at_s=now)
+    session.commit()
+    return job
+
+
+def _tenant_for_submit(session: Session, actor: Principal, tenant: str | None) -> TenantModel:
+    if tenant is None and actor.tenant_id is None:
+        default = session.scalar(select(TenantModel).where(TenantModel.name == "default"))
+        if default is None:
+            raise BadRequest("tenant: give the tenant to submit for (your user belongs to none)", field="tenant")
+        row = default
+    elif tenant is None:
+        row = session.get(TenantModel, actor.tenant_id)
+    else:
+        row = session.scalar(select(TenantModel).where(TenantModel.name == tenant))
+        if row is None or not actor.can_see_tenant(row.id):
+            raise BadRequest(f"tenant: unknown tenant {tenant!r}", field="tenant")
+    assert row is not None
+    return row
+
+
+def get_visible(session: Session, *, actor: Principal, job_id: int) -> JobModel:
+    job = session.get(JobModel, job_id)
+    if job is None or not actor.can_see_tenant(job.tenant_id):
+        raise NotFound(f"no job {job_id}")  # the same answer for another tenant's job: no existence leak
+    return job
+
+
+def list_visible(session: Session, *, actor: Principal, tenant: str | None = None, status: str | None = None,
+                 kind: str | None = None, limit: int = 100, offset: int = 0) -> list[JobModel]:
+    stmt = select(JobModel).order_by(JobModel.id.desc()).limit(limit).offset(offset)
+    if not actor.is_staff:
+        stmt = stmt.where(JobModel.tenant_id == actor.tenant_id)
+    if tenant is not None:
+        stmt = stmt.join(TenantModel, TenantModel.id == JobModel.tenant_id).where(TenantModel.name == tenant)
+    if status is not None:
+        stmt = stmt.where(JobModel.status == status)
+    if kind is not None:
+        stmt = stmt.where(JobModel.kind == kind)
+    return list(session.scalars(stmt))
+
+
+def set_status(session: Session, *, job: JobModel, new: JobStatus, actor: str, reason: str = "",
+               now_s: float | None = None) -> None:
+    """The one place a job's status changes: checked, time-stamped, its service accounted, an event written."""
+    now = time.time() if now_s is None else now_s
+    try:
+        check_transition("job", job.status, new.value)
+    except InvalidTransition as exc:
+        raise Conflict(str(exc)) from None
+    if job.status == JobStatus.RUNNING.value and job.started_s is not None:
+        job.attained_gpu_s += job.gpus * max(0.0, now - job.started_s)
+    events.record(session, entity="job", entity_id=job.id, actor=actor, reason=reason, from_status=job.status,
+                  to_status=new.value, at_s=now)
+    job.status = new.value
+    job.reason = reason
+    if new == JobStatus.PENDING:
+        job.queued_s, job.started_s, job.finished_s, job.placement = now, None, None, []
+    elif new == JobStatus.RUNNING:
+        job.started_s = now
+    elif new in TERMINAL_JOB:
+        job.finished_s = now
+
+
+def cancel(session: Session, *, actor: Principal, job_id: int, reason: str = "") -> JobModel:
+    """End a job; the scheduling loop stops its process (executors are driven from one thread)."""
+    job = get_visible(session, actor=actor, job_id=job_id)
+    if job.status in {s.value for s in TERMINAL_JOB}:
+        raise Conflict(f"job {job_id} already ended ({job.status})")
+    set_status(session, job=job, new=JobStatus.CANCELLED, actor=actor.user, reason=reason or f"cancelled by {actor.user}")
+    session.commit()
+    return job
+
+
+def requeue(session: Session, *, actor: Principal, job_id: int, reason: str = "") -> JobModel:
+    job = get_visible(session, actor=actor, job_id=job_id)
+    if job.status == JobStatus.PENDING.value:
+        raise Conflict(f"job {job_id} is already pending")
+    if job.status in LIVE and not actor.is_staff and job.user_id != actor.user_id:
+        raise Forbidden("only the submitter or an operator requeues a running job")
+    set_status(session, job=job, new=JobStatus.PENDING, actor=actor.user, reason=reason or f"requeued by {actor.user}")
+    session.commit()
+    return job
+
+
+def queue_depth(session: Session) -> dict[str, int]:
+    rows = session.execute(select(TenantModel.name, func.count(JobModel.id)).join(JobModel, JobModel.tenant_id == TenantModel.id)
+                           .where(JobModel.status == "pending").group_by(TenantModel.name))
+    return {name: int(n) for name, n in rows}
+
+
+def allocated_gpus(session: Session) -> dict[tuple[str, str], int]:
+    """(tenant, GPU model) -> GPUs held by starting/running jobs."""
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    rows = session.execute(select(TenantModel.name, JobModel.gpu_model, func.sum(JobModel.gpus))
+                           .join(JobModel, JobModel.tenant_id == TenantModel.id)
+                           .where(JobModel.status.in_(LIVE)).group_by(TenantModel.name, JobModel.gpu_model))
+    for tenant, model, gpus in rows:
+        out[(tenant, model or "any")] += int(gpus or 0)
+    return dict(out)
+
+
+def live_count(session: Session) -> int:
+    return int(session.scalar(select(func.count(JobModel.id)).where(JobModel.status.in_(LIVE))) or 0)
+
+
+def live(session: Session) -> list[JobModel]:
+    """Jobs holding GPUs (starting or running)."""
+    return list(session.scalars(select(JobModel).where(JobModel.status.in_(LIVE))))

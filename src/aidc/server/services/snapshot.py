@@ -1,0 +1,76 @@
+"""Build the scheduler's `ClusterSnapshot` from the database (the control plane's side of the contract)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aidc.scheduling import ClusterSnapshot, NodeState, PendingJob, Quota, RunningJob
+from aidc.server.models import JobModel, NodeModel, TenantModel
+from aidc.server.services.jobs import LIVE
+
+
+def used_gpu_indices(live: list[JobModel]) -> dict[str, set[int]]:
+    """Node -> GPU indices held by starting/running jobs."""
+    used: dict[str, set[int]] = defaultdict(set)
+    for job in live:
+        for node, indices in job.placement:
+            used[node].update(indices)
+    return used
+
+
+def build(session: Session, *, now_s: float, isolate_tenants: bool = False) -> tuple[ClusterSnapshot, dict[int, JobModel]]:
+    """The snapshot, plus the pending and live job rows by id (for carrying the plan out)."""
+    tenant_names = {t.id: t.name for t in session.scalars(select(TenantModel))}
+    nodes = list(session.scalars(select(NodeModel).order_by(NodeModel.id)))
+    live = list(session.scalars(select(JobModel).where(JobModel.status.in_(LIVE))))
+    pending = list(session.scalars(select(JobModel).where(JobModel.status == "pending")
+                                   .order_by(JobModel.submitted_s, JobModel.id)))
+    used = used_gpu_indices(live)
+    snapshot = ClusterSnapshot(
+        now_s=now_s,
+        nodes=tuple(_node_state(n, len(used.get(n.name, ())), isolate_tenants) for n in nodes),
+        pending=tuple(_pending(j, tenant_names) for j in pending),
+        running=tuple(_running(j, tenant_names, now_s) for j in live),
+        quotas=tuple(_quota(t) for t in session.scalars(select(TenantModel)) if t.gpu_quota),
+        isolated_partitions=isolate_tenants,
+    )
+    rows = {j.id: j for j in (*pending, *live)}
+    return snapshot, rows
+
+
+def _node_state(node: NodeModel, used: int, isolate: bool) -> NodeState:
+    schedulable = node.status == "active"
+    return NodeState(name=node.name, gpus=node.gpus, free_gpus=max(0, node.gpus - used) if schedulable else 0,
+                     gpu_model=node.gpu_model, partition=node.tenant if isolate else None,
+                     nvlink_domain=node.nvlink_domain, leaf_group=node.leaf_group, rack=node.rack,
+                     gpu_power_kw=node.max_power_kw / node.gpus if node.gpus else 0.0, schedulable=schedulable)
+
+
+def _estimate(job: JobModel) -> float | None:
+    value = job.spec.get("estimated_runtime_s")
+    return float(value) if value is not None else None
+
+
+def _pending(job: JobModel, tenants: dict[int, str]) -> PendingJob:
+    estimate = _estimate(job)
+    return PendingJob(job_id=job.id, gpus=job.gpus, submit_s=job.submitted_s, tenant=tenants.get(job.tenant_id),
+                      priority=job.priority, duration_estimate_s=estimate, remaining_estimate_s=estimate,
+                      attained_gpu_s=job.attained_gpu_s, gpu_models=(job.gpu_model,) if job.gpu_model else (),
+                      preemptions=job.preemptions, wait_since_s=job.queued_s)
+
+
+def _running(job: JobModel, tenants: dict[int, str], now_s: float) -> RunningJob:
+    started = job.started_s if job.started_s is not None else now_s
+    estimate = _estimate(job)
+    return RunningJob(job_id=job.id, gpus=job.gpus, submit_s=job.submitted_s, started_s=started,
+                      placement=tuple((node, len(idx)) for node, idx in job.placement), tenant=tenants.get(job.tenant_id),
+                      priority=job.priority, remaining_at_start_s=estimate, attained_at_start_gpu_s=job.attained_gpu_s,
+                      preemptible=bool(job.spec.get("preemptible", True)))
+
+
+def _quota(tenant: TenantModel) -> Quota:
+    gpus = sum(tenant.gpu_quota.values())
+    return Quota(tenant=tenant.name, gpus=gpus, max_gpus=None if tenant.allow_borrowing else gpus)

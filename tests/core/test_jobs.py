@@ -1,0 +1,38 @@
+"""The job spec: defaults, cross-field rules, located errors from YAML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from aidc.core.errors import SpecError
+from aidc.core.jobs import JobSpec
+from aidc.core.spec_io import load_model
+
+
+def test_defaults_and_gpus_per_node() -> None:
+    spec = JobSpec(name="t", command="true", gpus=16, nodes=2)
+    assert spec.gpus_per_node == 8 and spec.preemptible and spec.kind == "custom"
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"command": "a", "workload": "train"}, "give exactly one of 'command' or 'workload'"),
+    ({}, "give exactly one of 'command' or 'workload'"),
+    ({"command": "a", "gpus": 10, "nodes": 3}, "10 GPUs do not split evenly over 3 nodes"),
+    ({"command": "a", "max_runtime_s": 10, "estimated_runtime_s": 20}, "estimated_runtime_s 20 exceeds max_runtime_s 10"),
+])
+def test_cross_field_rules(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        JobSpec(name="t", **kwargs)
+
+
+def test_yaml_errors_are_located(tmp_path: Path) -> None:
+    path = tmp_path / "job.yaml"
+    path.write_text("name: t\ncommand: run\ngpus: -1\npriorty: 3\n")
+    with pytest.raises(SpecError) as info:
+        load_model(path, JobSpec)
+    lines = str(info.value).splitlines()
+    assert lines == [f"{path}:3: gpus: Input should be greater than or equal to 0 (got -1)",
+                     f"{path}:4: priorty: unknown field 'priorty' (did you mean priority?)"]

@@ -1,0 +1,68 @@
+"""Submitting jobs: bad input gets a 4xx naming the field; nothing half-written; pending jobs say why."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.server.conftest import Api
+
+OK = {"name": "train-1", "kind": "train", "command": "sleep 100", "gpus": 8, "estimated_runtime_s": 3600}
+
+
+@pytest.mark.parametrize("spec,status,needle", [
+    ({**OK, "gpus": 10_000}, 422, "gpus: 10000 GPUs requested; the site has 128"),
+    ({**OK, "gpu_model": "B200"}, 422, "gpu_model: this site has no B200 GPUs (it has H100-SXM: 128)"),
+    ({**OK, "gpu_model": "H100-SMX"}, 422, "did you mean H100-SXM?"),
+    ({**OK, "estimated_runtime_s": -5}, 422, "estimated_runtime_s: Input should be greater than 0"),
+    ({**OK, "gpus": 16, "nodes": 1}, 422, "gpus: 16 GPUs per node over 1 node(s); the largest node has 8"),
+    ({**OK, "gpuz": 1}, 422, "gpuz: unknown field (did you mean gpus?)"),
+    ({**OK, "command": None}, 422, "give exactly one of 'command' or 'workload'"),
+    ({**OK, "name": "bad name!"}, 422, "name: String should match pattern"),
+    ({**OK, "kind": "training"}, 422, "kind: Input should be"),
+])
+def test_bad_specs_are_refused_with_the_field(api: Api, spec: dict, status: int, needle: str) -> None:
+    r = api.submit(spec, tenant="research")
+    assert r.status_code == status
+    assert needle in r.json()["detail"]
+    assert api.call("GET", "/api/v1/jobs").json() == []  # nothing half-written
+
+
+def test_malformed_bodies_and_oversized_requests(api: Api) -> None:
+    r = api.client.post("/api/v1/jobs", headers={**api.h(api.admin), "content-type": "application/json"}, content=b"{not json")
+    assert r.status_code == 422
+    r = api.call("POST", "/api/v1/jobs", json={"spec": OK, "tenant": "research", "extra": 1})
+    assert r.status_code == 422 and "extra" in r.json()["detail"]
+    r = api.client.post("/api/v1/jobs", headers={**api.h(api.admin), "content-type": "application/json"},
+                        content=b'{"spec": {"name": "' + b"x" * 2_000_000 + b'"}}')
+    assert r.status_code == 413
+
+
+def test_bad_datacenter_import_is_located_and_changes_nothing(api: Api) -> None:
+    bad = "name: other\nsite: {name: s, rooms: [{name: r, racks: [{name: a, power_budget_kw: 1, nodes: [{template: t}]}]}]}\n" \
+          "node_templates: {t: {gpu: H100-SMX}}\n"
+    r = api.call("POST", "/api/v1/datacenters", json={"yaml": bad, "source": "other.yaml"})
+    assert r.status_code == 422
+    assert "other.yaml:3: node_templates.t.gpu: unknown GPU model 'H100-SMX' (did you mean H100-SXM?)" in r.json()["detail"]
+    assert [d["name"] for d in api.call("GET", "/api/v1/datacenters").json()] == ["small-h100"]
+
+
+def test_jobs_run_and_wait_with_reasons(api: Api) -> None:
+    ids = [api.submit({**OK, "name": f"j{i}", "gpus": 64, "nodes": 8}, tenant="research").json()["id"] for i in range(3)]
+    first = api.wait_status(ids[0], {"running"})
+    second = api.wait_status(ids[1], {"running"})
+    assert first["status"] == "running" and second["status"] == "running"
+    third = api.call("GET", f"/api/v1/jobs/{ids[2]}").json()
+    assert third["status"] == "pending" and "64" in third["reason"] and third["reason"] != ""
+    events = api.call("GET", f"/api/v1/jobs/{ids[0]}/events").json()
+    assert [e["to_status"] for e in events] == ["pending", "starting", "running"]
+    assert events[0]["actor"] == "admin" and events[1]["actor"] == "scheduler"
+    cancelled = api.call("POST", f"/api/v1/jobs/{ids[0]}/cancel", json={"reason": "no longer needed"}).json()
+    assert cancelled["status"] == "cancelled"
+    assert api.wait_status(ids[2], {"running"})["status"] == "running"  # the freed GPUs went to the waiting job
+    r = api.call("POST", f"/api/v1/jobs/{ids[0]}/cancel", json={})
+    assert r.status_code == 409 and "already ended" in r.json()["detail"]
+
+
+def test_openapi_is_published(api: Api) -> None:
+    paths = api.client.get("/openapi.json").json()["paths"]
+    assert "/api/v1/jobs" in paths and "/api/v1/nodes/{name}/{action}" in paths
