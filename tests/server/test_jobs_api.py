@@ -66,3 +66,23 @@ def test_jobs_run_and_wait_with_reasons(api: Api) -> None:
 def test_openapi_is_published(api: Api) -> None:
     paths = api.client.get("/openapi.json").json()["paths"]
     assert "/api/v1/jobs" in paths and "/api/v1/nodes/{name}/{action}" in paths
+
+
+def test_pending_jobs_get_an_eta_from_the_twin(local_api) -> None:  # noqa: ANN001
+    import time
+
+    first = local_api.submit({"name": "a", "command": "sleep 30", "gpus": 4, "estimated_runtime_s": 30}).json()
+    local_api.wait_status(first["id"], {"running"})
+    second = local_api.submit({"name": "b", "command": "sleep 1", "gpus": 4, "estimated_runtime_s": 10}).json()
+    third = local_api.submit({"name": "c", "command": "sleep 1", "gpus": 2, "estimated_runtime_s": 10}).json()
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        b = local_api.call("GET", f"/api/v1/jobs/{second['id']}").json()
+        c = local_api.call("GET", f"/api/v1/jobs/{third['id']}").json()
+        if b["eta_s"] and c["eta_s"]:
+            break
+        time.sleep(0.1)
+    started = local_api.call("GET", f"/api/v1/jobs/{first['id']}").json()["started_s"]
+    assert abs(b["eta_s"] - (started + 30)) < 3  # when the running job's estimate runs out
+    assert abs(c["eta_s"] - (b["eta_s"] + 10)) < 3  # FIFO: behind b
+    assert "4" in b["reason"]

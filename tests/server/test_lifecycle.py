@@ -80,7 +80,9 @@ def test_drain_requeues_and_ends_in_maintenance(local_api: Api) -> None:
     node = local_api.call("POST", "/api/v1/nodes/local-n01/drain", json={"reason": "xid 79"}).json()
     assert node["status"] == "draining"
     requeued = local_api.wait_status(job["id"], {"pending"})
-    assert requeued["status"] == "pending" and "draining" in requeued["reason"]
+    assert requeued["status"] == "pending"
+    events = local_api.call("GET", f"/api/v1/jobs/{job['id']}/events").json()
+    assert events[-1]["reason"] == "requeued: node local-n01 is draining (xid 79)" and events[-1]["actor"] == "scheduler"
     deadline = time.time() + 10
     while time.time() < deadline:
         nodes = local_api.call("GET", "/api/v1/nodes").json()

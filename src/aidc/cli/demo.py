@@ -38,3 +38,13 @@ def demo(
     out.print(render_summary(summarize(dc)))
     png = draw_datacenter(load_datacenter(specs / "philly.yaml"), out_dir / "philly-floor.png")
     out.print(f"floor plan of Philly: {png}")
+
+    from aidc.planning.demo import print_demo
+
+    out.print(Rule("2. Plan: train and serve a model on small-h100"))
+    print_demo(out, str(specs / "small-h100.yaml"))
+
+    from aidc.cli.demo_operate import run_operate_demo
+
+    out.print(Rule("4. Operate: the control plane schedules jobs from two tenants on this machine"))
+    run_operate_demo(out, specs / "local.yaml")

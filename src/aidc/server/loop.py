@@ -33,6 +33,8 @@ class SchedulingLoop:
         self._thread.start()
 
     def wake(self) -> None:
+        """Something changed (a submit, cancel, node action): decide in the next cycle, soon."""
+        self.scheduler.mark_dirty()
         self._wake.set()
 
     def stop(self, timeout_s: float = 10.0) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from aidc.server.deps import PrincipalDep, SessionDep
 from aidc.server.errors import NotFound
@@ -13,6 +13,13 @@ from aidc.server.services import auth, datacenters, jobs, nodes, tenants, usage
 from aidc.server.services.snapshot import used_gpu_indices
 
 router = APIRouter(prefix="/api/v1")
+
+
+def wake(request: Request) -> None:
+    """Tell the scheduling loop something changed (no loop in some tests and tools)."""
+    loop = getattr(request.app.state, "loop", None)
+    if loop is not None:
+        loop.wake()
 
 
 @router.get("/whoami", tags=["auth"])
@@ -32,7 +39,8 @@ def list_tenants(session: SessionDep, me: PrincipalDep) -> list[TenantOut]:
 
 
 @router.put("/tenants/{name}/quota", response_model=TenantOut, tags=["tenants"])
-def set_quota(name: str, body: QuotaUpdate, session: SessionDep, me: PrincipalDep) -> TenantOut:
+def set_quota(name: str, body: QuotaUpdate, request: Request, session: SessionDep, me: PrincipalDep) -> TenantOut:
+    wake(request)
     return tenant_out(tenants.set_quota(session, actor=me, name=name, gpu_quota=body.gpu_quota,
                                         allow_borrowing=body.allow_borrowing))
 
@@ -68,8 +76,9 @@ def revoke_token(token_id: int, session: SessionDep, me: PrincipalDep) -> TokenO
 
 
 @router.post("/datacenters", status_code=201, response_model=DatacenterOut, tags=["inventory"])
-def import_datacenter(body: DatacenterImport, session: SessionDep, me: PrincipalDep) -> DatacenterOut:
+def import_datacenter(body: DatacenterImport, request: Request, session: SessionDep, me: PrincipalDep) -> DatacenterOut:
     row = datacenters.import_spec(session, actor=me, yaml_text=body.yaml, source=body.source)
+    wake(request)
     return _dc_out(session, row)
 
 
@@ -91,10 +100,11 @@ def list_nodes(session: SessionDep, me: PrincipalDep) -> list[NodeOut]:
 
 
 @router.post("/nodes/{name}/{action}", response_model=NodeOut, tags=["inventory"])
-def node_action(name: str, action: str, body: Reason, session: SessionDep, me: PrincipalDep) -> NodeOut:
+def node_action(name: str, action: str, body: Reason, request: Request, session: SessionDep, me: PrincipalDep) -> NodeOut:
     if action not in nodes.ACTIONS:
         raise NotFound(f"unknown node action {action!r} (use {', '.join(nodes.ACTIONS)})")
     n = nodes.act(session, actor=me, name=name, action=action, reason=body.reason)
+    wake(request)
     return NodeOut(name=n.name, rack=n.rack, gpu_model=n.gpu_model, gpus=n.gpus, gpus_used=0, tenant=n.tenant,
                    status=n.status, status_reason=n.status_reason)
 

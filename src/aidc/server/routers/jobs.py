@@ -7,6 +7,7 @@ from fastapi.responses import PlainTextResponse
 
 from aidc.server.deps import PrincipalDep, SessionDep
 from aidc.server.errors import NotFound
+from aidc.server.routers.admin import wake
 from aidc.server.routers.convert import job_out
 from aidc.server.schemas import EventOut, JobOut, JobSubmit, Reason
 from aidc.server.services import events, jobs, usage
@@ -18,9 +19,7 @@ MAX_LOG_BYTES = 1_048_576
 @router.post("/jobs", status_code=201, response_model=JobOut)
 def submit(body: JobSubmit, request: Request, session: SessionDep, me: PrincipalDep) -> JobOut:
     job = jobs.submit(session, actor=me, data=body.spec, tenant=body.tenant)
-    loop = getattr(request.app.state, "loop", None)
-    if loop is not None:
-        loop.wake()
+    wake(request)
     return job_out(session, job)
 
 
@@ -61,14 +60,14 @@ def logs(job_id: int, request: Request, session: SessionDep, me: PrincipalDep,
 @router.post("/jobs/{job_id}/cancel", response_model=JobOut)
 def cancel(job_id: int, body: Reason, request: Request, session: SessionDep, me: PrincipalDep) -> JobOut:
     job = jobs.cancel(session, actor=me, job_id=job_id, reason=body.reason)
-    request.app.state.loop and request.app.state.loop.wake()
+    wake(request)
     return job_out(session, job)
 
 
 @router.post("/jobs/{job_id}/requeue", response_model=JobOut)
 def requeue(job_id: int, body: Reason, request: Request, session: SessionDep, me: PrincipalDep) -> JobOut:
     job = jobs.requeue(session, actor=me, job_id=job_id, reason=body.reason)
-    request.app.state.loop and request.app.state.loop.wake()
+    wake(request)
     return job_out(session, job)
 
 

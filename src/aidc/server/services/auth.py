@@ -19,19 +19,21 @@ def resolve(session: Session, token: str | None, *, now_s: float | None = None) 
     """The caller behind a bearer token; Unauthorized when missing, unknown, expired or revoked."""
     if not token:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-    row = session.scalar(select(TokenModel).where(TokenModel.token_sha256 == hash_token(token)))
+    stmt = (select(TokenModel, UserModel, TenantModel.name)
+            .join(UserModel, UserModel.id == TokenModel.user_id)
+            .outerjoin(TenantModel, TenantModel.id == UserModel.tenant_id)
+            .where(TokenModel.token_sha256 == hash_token(token)))
+    found = session.execute(stmt).first()
     now_s = time.time() if now_s is None else now_s
-    if row is None:
+    if found is None:
         raise Unauthorized("unknown token")
+    row, user, tenant_name = found
     if row.revoked_s is not None:
         raise Unauthorized("token revoked")
     if row.expires_s is not None and row.expires_s <= now_s:
         raise Unauthorized("token expired")
-    user = session.get(UserModel, row.user_id)
-    assert user is not None
-    tenant = session.get(TenantModel, user.tenant_id) if user.tenant_id else None
     return Principal(user_id=user.id, user=user.name, role=Role(user.role), tenant_id=user.tenant_id,
-                     tenant=tenant.name if tenant else None, token_id=row.id)
+                     tenant=tenant_name, token_id=row.id)
 
 
 def bootstrap(session: Session, *, token: str | None = None) -> str | None:

@@ -13,6 +13,7 @@ from aidc.server.errors import BadRequest, Conflict, Forbidden, NotFound
 from aidc.server.models import DatacenterModel, NodeModel, TenantModel
 from aidc.server.security import Principal
 from aidc.server.services import events, tenants
+from aidc.server.services.jobs import inventory_changed
 
 
 def import_spec(session: Session, *, actor: Principal, yaml_text: str, source: str = "spec.yaml") -> DatacenterModel:
@@ -42,6 +43,7 @@ def import_spec(session: Session, *, actor: Principal, yaml_text: str, source: s
     events.record(session, entity="dc", entity_id=row.id, actor=actor.user,
                   reason=f"imported {len(dc.nodes)} nodes, {dc.total_gpus} GPUs")
     session.commit()
+    inventory_changed()
     return row
 
 

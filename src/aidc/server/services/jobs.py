@@ -40,13 +40,28 @@ def parse_spec(data: Any) -> JobSpec:
         raise BadRequest("; ".join(parts), field=format_path(exc.errors()[0]["loc"])) from None
 
 
+_CAPACITY: dict[str, tuple[int, dict[str | None, tuple[int, int]]]] = {}  # db url -> (inventory version, capacity)
+_INVENTORY_VERSION = [0]
+
+
+def inventory_changed() -> None:
+    """Called when nodes are imported or change status: the cached capacity is recomputed."""
+    _INVENTORY_VERSION[0] += 1
+
+
 def capacity(session: Session) -> dict[str | None, tuple[int, int]]:
-    """GPU model -> (GPUs in service, most GPUs on one node), over nodes that are not down."""
+    """GPU model -> (GPUs in service, most GPUs on one node), over nodes that are not down. Cached per inventory."""
+    key = str(session.get_bind().url)
+    cached = _CAPACITY.get(key)
+    if cached is not None and cached[0] == _INVENTORY_VERSION[0]:
+        return cached[1]
+    version = _INVENTORY_VERSION[0]
     out: dict[str | None, tuple[int, int]] = {}
     rows = session.execute(select(NodeModel.gpu_model, func.sum(NodeModel.gpus), func.max(NodeModel.gpus))
                            .where(NodeModel.status != "down").group_by(NodeModel.gpu_model))
     for model, total, biggest in rows:
         out[model] = (int(total or 0), int(biggest or 0))
+    _CAPACITY[key] = (version, out)
     return out
 
 

@@ -10,6 +10,7 @@ from aidc.server.errors import Conflict, Forbidden, NotFound
 from aidc.server.models import NodeModel
 from aidc.server.security import Principal
 from aidc.server.services import events
+from aidc.server.services.jobs import inventory_changed
 
 # the verbs of the API and the status each leads to
 ACTIONS: dict[str, NodeStatus] = {
@@ -42,6 +43,7 @@ def set_status(session: Session, *, node: NodeModel, new: NodeStatus, actor: str
     events.record(session, entity="node", entity_id=node.id, actor=actor, reason=reason,
                   from_status=node.status, to_status=new.value)
     node.status = new.value
+    inventory_changed()
     node.status_reason = reason
 
 
@@ -54,4 +56,5 @@ def act(session: Session, *, actor: Principal, name: str, action: str, reason: s
     node = get(session, name=name)
     set_status(session, node=node, new=ACTIONS[action], actor=actor.user, reason=reason or action)
     session.commit()
+    inventory_changed()  # again after the commit, so no request caches the old inventory meanwhile
     return node

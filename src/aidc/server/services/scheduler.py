@@ -56,17 +56,31 @@ class Scheduler:
     policy: str = "fifo"
     placement: str = "consolidate"
     isolate_tenants: bool = False
+    eta_interval_s: float = 5.0  # forward-simulate the queue at most this often
+    idle_decide_s: float = 2.0  # with no change seen, still decide this often (time-based policies)
+    _last_eta_s: float = field(default=0.0, repr=False)
+    _dirty: bool = field(default=True, repr=False)
+    _next_decide_s: float = field(default=0.0, repr=False)
+
+    def mark_dirty(self) -> None:
+        """The queue or the inventory changed through the API; thread-safe (a bool store)."""
+        self._dirty = True
 
     def cycle(self, session: Session) -> CycleStats:
         t0 = time.perf_counter()
         stats = CycleStats()
         try:
-            self.fold_events(session, stats)
+            changed = self.fold_events(session, stats)
             self.stop_orphans(session)
-            self.drain_nodes(session)
+            changed |= self.drain_nodes(session)
             session.commit()
-            plan, snap_pending = self.decide(session, stats)
-            session.commit()
+            now = time.time()
+            if changed or self._dirty or now >= self._next_decide_s:
+                self._dirty = False
+                plan, _ = self.decide(session, stats)
+                session.commit()
+                recheck = plan.recheck_at_s if plan.recheck_at_s is not None else now + self.idle_decide_s
+                self._next_decide_s = min(recheck, now + self.idle_decide_s)
         except StaleDataError:
             session.rollback()
             stats.errors.append("a job changed under the cycle; retrying next cycle")
@@ -74,7 +88,9 @@ class Scheduler:
         return stats
 
     # -- observe ------------------------------------------------------------------------------
-    def fold_events(self, session: Session, stats: CycleStats) -> None:
+    def fold_events(self, session: Session, stats: CycleStats) -> bool:
+        """Executor events into job statuses; True when any job ended or was lost."""
+        before = stats.finished
         for ev in self.executor.poll():
             job = session.get(JobModel, ev.job_id)
             if job is None or job.status not in LIVE:
@@ -88,6 +104,7 @@ class Scheduler:
                 new = JobStatus.SUCCEEDED if ev.kind == "succeeded" else JobStatus.FAILED
                 jobs_service.set_status(session, job=job, new=new, actor=ACTOR, reason=ev.reason or "exit code 0")
             stats.finished += 1
+        return stats.finished > before
 
     def stop_orphans(self, session: Session) -> None:
         """Processes whose job was cancelled or requeued through the API are stopped here."""
@@ -99,10 +116,11 @@ class Scheduler:
             job = session.get(JobModel, job_id)
             self.executor.cancel(job_id, dict(job.handle) if job else {}, grace_s=5.0)
 
-    def drain_nodes(self, session: Session) -> None:
+    def drain_nodes(self, session: Session) -> bool:
+        """Requeue the jobs of draining nodes; an empty draining node goes to maintenance. True if any."""
         draining = list(session.scalars(select(NodeModel).where(NodeModel.status == NodeStatus.DRAINING.value)))
         if not draining:
-            return
+            return False
         live = list(session.scalars(select(JobModel).where(JobModel.status.in_(LIVE))))
         for node in draining:
             on_node = [j for j in live if any(n == node.name for n, _ in j.placement)]
@@ -113,6 +131,7 @@ class Scheduler:
             if not on_node:
                 nodes_service.set_status(session, node=node, new=NodeStatus.MAINTENANCE, actor=ACTOR,
                                          reason="drained: no jobs left")
+        return True
 
     # -- decide and act -----------------------------------------------------------------------
     def decide(self, session: Session, stats: CycleStats) -> tuple[SchedulingPlan, int]:
@@ -122,18 +141,32 @@ class Scheduler:
         stats.recheck_at_s = plan.recheck_at_s
         self.preempt(session, plan, rows, stats)
         used = snapshot_service.used_gpu_indices([j for j in rows.values() if j.status in LIVE])
-        started = set()
-        for placement in plan.to_start:
-            job = rows[placement.job_id]
-            if self.start(session, job, placement.nodes, used):
-                started.add(job.id)
-                stats.started += 1
+        started = self.start_all(session, [(rows[p.job_id], p.nodes) for p in plan.to_start], used)
+        stats.started += len(started)
         for job_id, why in plan.reasons(snap).items():
             job = rows.get(job_id)
             if job is not None and job.id not in started and job.status == "pending" and job.reason != why:
                 job.reason = why
         stats.pending = len(snap.pending) - len(started)
+        if snap.pending and now - self._last_eta_s >= self.eta_interval_s:
+            self._last_eta_s = now
+            self.update_etas(snap, rows, started)
         return plan, len(snap.pending)
+
+    def update_etas(self, snap, rows: dict[int, JobModel], started: set[int]) -> None:  # snap: ClusterSnapshot
+        """Expected starts from the digital twin (see services/eta.py); a failure leaves old ETAs."""
+        from aidc.server.services.eta import estimate_starts
+
+        limits = {j.id: float(j.spec["max_runtime_s"]) for j in rows.values() if j.spec.get("max_runtime_s")}
+        try:
+            etas = estimate_starts(snap, policy=self.policy, placement=self.placement, max_runtime_s=limits)
+        except Exception:  # noqa: BLE001 (an ETA is advice; the cycle goes on without it)
+            log.exception("ETA simulation failed")
+            return
+        for job_id, eta in etas.items():
+            job = rows.get(job_id)
+            if job is not None and job.id not in started and job.status == "pending":
+                job.eta_s = round(eta, 1)
 
     def preempt(self, session: Session, plan: SchedulingPlan, rows: dict[int, JobModel], stats: CycleStats) -> None:
         for job_id in plan.to_preempt:
@@ -148,33 +181,53 @@ class Scheduler:
             stats.preempted += 1
         session.commit()
 
-    def start(self, session: Session, job: JobModel, nodes: tuple[tuple[str, int], ...], used: dict[str, set[int]]) -> bool:
-        gpus_by_node = {n.name: n.gpus for n in session.scalars(select(NodeModel).where(NodeModel.name.in_([n for n, _ in nodes])))}
+    def start_all(self, session: Session, placements: list[tuple[JobModel, tuple[tuple[str, int], ...]]],
+                  used: dict[str, set[int]]) -> set[int]:
+        """Start a plan's jobs: all marked `starting` in one commit, launched, then marked `running` in one."""
+        if not placements:
+            return set()
+        names = {n for _, nodes in placements for n, _ in nodes}
+        gpus_by_node = {n.name: n.gpus for n in session.scalars(select(NodeModel).where(NodeModel.name.in_(names)))}
+        ready = []
+        for job, nodes in placements:
+            indices = self._pick_gpus(job, nodes, used, gpus_by_node)
+            if indices is not None:
+                self._mark_starting(session, job, indices)
+                ready.append(job)
+        session.commit()  # committed before the launches: a crash in between is recovered, never started twice
+        started = set()
+        for job in ready:
+            try:
+                handle = self.executor.launch(self._request(job, Path(job.handle["workdir"]), job.placement))
+            except Exception as exc:  # noqa: BLE001 (a launch failure is the job's, not the loop's)
+                jobs_service.set_status(session, job=job, new=JobStatus.FAILED, actor=ACTOR, reason=f"launch failed: {exc}")
+                continue
+            job.handle = handle
+            jobs_service.set_status(session, job=job, new=JobStatus.RUNNING, actor=ACTOR, reason=f"launched by {self.executor.name}")
+            started.add(job.id)
+        session.commit()
+        return started
+
+    def _pick_gpus(self, job: JobModel, nodes: tuple[tuple[str, int], ...], used: dict[str, set[int]],
+                   gpus_by_node: dict[str, int]) -> list[list] | None:
+        """Concrete GPU indices for a placement (the plan says how many per node, not which)."""
         placement = []
         for node, count in nodes:
             free = [i for i in range(gpus_by_node.get(node, 0)) if i not in used[node]]
             if len(free) < count:
                 log.error("plan places job %s on %s GPUs of %s but only %s are free", job.id, count, node, len(free))
-                return False
+                return None
             used[node].update(free[:count])
             placement.append([node, free[:count]])
+        return placement
+
+    def _mark_starting(self, session: Session, job: JobModel, placement: list[list]) -> None:
         job.attempts += 1
         workdir = (self.jobs_dir / str(job.id) / f"attempt-{job.attempts}").resolve()
         job.placement = placement
         job.handle = {"workdir": str(workdir)}
         jobs_service.set_status(session, job=job, new=JobStatus.STARTING, actor=ACTOR,
                                 reason="placed on " + ", ".join(f"{n}:{','.join(map(str, i))}" for n, i in placement))
-        session.commit()  # committed before the launch: a crash in between is recovered, never started twice
-        try:
-            handle = self.executor.launch(self._request(job, workdir, placement))
-        except Exception as exc:  # noqa: BLE001 (a launch failure is the job's, not the loop's)
-            jobs_service.set_status(session, job=job, new=JobStatus.FAILED, actor=ACTOR, reason=f"launch failed: {exc}")
-            session.commit()
-            return False
-        job.handle = handle
-        jobs_service.set_status(session, job=job, new=JobStatus.RUNNING, actor=ACTOR, reason=f"launched by {self.executor.name}")
-        session.commit()
-        return True
 
     def _request(self, job: JobModel, workdir: Path, placement: list) -> LaunchRequest:
         spec = job.spec

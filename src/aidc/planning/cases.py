@@ -1,0 +1,244 @@
+"""Run the published cases of `../shared/planning/cases-*.json` through the planner: one prediction object per case.
+
+Design note. A case gives what its source published; nulls are not guessed here except where the
+source's own text implies them, and the rules are the same for every case:
+- architecture fields left null (heads, KV heads, FFN width) come from `assumed_for_peer_runs`, the
+  values the peers were run with, so every tool models the same network;
+- tp x pp from `model_parallel_size` as the source describes it (tensor parallel inside the 8-GPU
+  node, pipeline across nodes); anything else unpublished is searched (fastest that fits);
+- recomputation implied by the source's FLOP formula (`assumed_for_peer_runs.activation_recompute`
+  that starts with none/selective/full) and interleaving from the source's execution config
+  (`pipeline_interleaving`) are taken as published;
+- "fp16 mixed" runs are the 2021-22 Megatron stack (no fused attention, no sequence parallelism
+  unless stated, no distributed optimizer unless nothing fits without one, gradient all-reduce after
+  the backward); bf16/fp8 runs are 2023+ stacks with fused attention and overlapped reductions;
+- runs the file marks as FSDP (published or assumed) are PyTorch-native: unfused elementwise
+  kernels and no tensor-parallel overlap;
+- a batch given only in tokens is rounded to the power-of-two number of sequences within 5% (the
+  "4M tokens" of the LLaMA papers is 2^22).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from aidc.core.errors import AidcError
+from aidc.core.gpus import DEFAULT_CATALOG, Precision
+from aidc.planning.config import Hardware, ParallelConfig
+from aidc.planning.inference import ServeJob, estimate_inference
+from aidc.planning.memory import training_memory
+from aidc.planning.models import ModelArch
+from aidc.planning.params import DEFAULT_PARAMS, Params
+from aidc.planning.project import Costing, TrainEstimate, estimate_training
+from aidc.planning.search import Fixed, PlanError
+from aidc.planning.training import Job
+
+# The cases' energy convention (power_anchors: "Meta LLaMA carbon method"): GPU TDP x PUE 1.1.
+CASE_COSTING = Costing(pue=1.1)
+
+
+def load_cases(path: str | Path) -> dict[str, Any]:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AidcError(f"no such case file: {path}") from None
+    except json.JSONDecodeError as exc:
+        raise AidcError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+
+
+def _assumed(case: dict[str, Any]) -> dict[str, Any]:
+    return case.get("assumed_for_peer_runs") or {}
+
+
+def case_arch(case: dict[str, Any]) -> ModelArch:
+    m, extra = dict(case["model"]), _assumed(case)
+    for key in ("n_heads", "n_kv_heads", "ffn_dim"):
+        if m.get(key) is None and isinstance(extra.get(key), int):
+            m[key] = extra[key]
+    return ModelArch(name=case.get("id", "case"), n_layers=m["n_layers"], d_model=m["d_model"],
+                     n_heads=m["n_heads"], n_kv_heads=m.get("n_kv_heads"), ffn_dim=m.get("ffn_dim"),
+                     mlp_type=m.get("mlp_type") or "2-matrix", vocab=m["vocab"], seq_len=m["seq_len"])
+
+
+def case_precision(text: str | None) -> Precision:
+    """'bf16 mixed' -> bf16; integer formats map to the float format of the same width (int8 ~ fp8,
+    int4/w4 ~ fp4: same bytes per weight; a GPU without that tensor rate falls back to 16-bit)."""
+    text = (text or "bf16").lower()
+    for key, p in (("fp8", "fp8"), ("int8", "fp8"), ("w8", "fp8"), ("fp4", "fp4"), ("int4", "fp4"), ("w4", "fp4"),
+                   ("bf16", "bf16"), ("fp16", "fp16")):
+        if key in text:
+            return p  # type: ignore[return-value]
+    return "bf16"
+
+
+def _legacy_stack(case: dict[str, Any]) -> bool:
+    return "fp16" in (case.get("precision") or "").lower()
+
+
+def _batch_seqs(par: dict[str, Any], seq_len: int) -> tuple[int, bool]:
+    if par.get("global_batch_seqs"):
+        return int(par["global_batch_seqs"]), True
+    seqs = float(par["global_batch_tokens"]) / seq_len
+    pow2 = 2 ** round(math.log2(seqs))
+    if abs(pow2 / seqs - 1) <= 0.05:
+        return int(pow2), True
+    return max(1, round(seqs)), False
+
+
+def _recompute(par: dict[str, Any], extra: dict[str, Any]) -> str | None:
+    for text in (par.get("activation_recompute"), extra.get("activation_recompute")):
+        if isinstance(text, str):
+            for mode in ("none", "selective", "full"):
+                if text.lower().startswith(mode):
+                    return mode
+    return None
+
+
+def case_fixed(case: dict[str, Any]) -> Fixed:
+    par, extra = case.get("parallelism") or {}, _assumed(case)
+    tp, pp = par.get("tp"), par.get("pp")
+    mp = par.get("model_parallel_size")
+    if mp and tp is None and pp is None:
+        tp = min(int(mp), 8)
+        pp = int(mp) // tp
+    elif mp and tp is not None and pp is None:
+        pp = max(1, int(mp) // int(tp))
+    elif mp and pp is not None and tp is None:
+        tp = max(1, int(mp) // int(pp))
+    zero = par.get("zero_stage")
+    if zero is None and par.get("fsdp"):
+        zero = 3
+    sp = par.get("sequence_parallel")
+    if sp is None and _legacy_stack(case):
+        sp = False
+    v = par.get("virtual_pipeline") or extra.get("pipeline_interleaving")
+    return Fixed(tp=tp, pp=pp, dp=par.get("dp"), cp=par.get("cp"), micro_batch=par.get("micro_batch"),
+                 virtual_pipeline=v if isinstance(v, int) else None, zero_stage=zero,
+                 recompute=_recompute(par, extra), sequence_parallel=sp)
+
+
+def case_gpu(name: str):  # -> GpuModel
+    """The catalog entry for a case's gpu_type ('H100 SXM5 80GB' and 'H100-SXM5-80GB' alike)."""
+    if name not in DEFAULT_CATALOG and name.replace(" ", "-") in DEFAULT_CATALOG:
+        name = name.replace(" ", "-")
+    return DEFAULT_CATALOG.get(name)
+
+
+def case_job(case: dict[str, Any]) -> tuple[Job, int]:
+    arch = case_arch(case)
+    gpu = case_gpu(case["gpu_type"])
+    n_gpus = case.get("n_gpus") or _assumed(case).get("n_gpus")
+    if not n_gpus:
+        raise AidcError("no GPU count published or assumed")
+    batch, exact = _batch_seqs(case.get("parallelism") or {}, arch.seq_len)
+    legacy = _legacy_stack(case)
+    hw = Hardware(gpu=gpu, gpus_per_node=8, scaleup_domain_gpus=8, nic_gbps=DEFAULT_PARAMS.nic_gbps(gpu.name))
+    fsdp_stack = bool((case.get("parallelism") or {}).get("fsdp") or _assumed(case).get("fsdp"))
+    job = Job(arch=arch, hw=hw, global_batch_seqs=batch, batch_exact=exact, precision=case_precision(case.get("precision")),
+              flash_attention=not legacy, overlap_grad_reduce=not legacy, overlap_tp_comm=not legacy and not fsdp_stack,
+              fused_kernels=not fsdp_stack)
+    return job, int(n_gpus)
+
+
+def run_training_case(case: dict[str, Any], params: Params = DEFAULT_PARAMS) -> dict[str, Any]:
+    """Predict one training case, relaxing only what the run itself proves possible.
+
+    The 2021-22 Megatron stack had no distributed optimizer, so fp16 cases try ZeRO-0 first; a run
+    that cannot fit without one was Megatron-DeepSpeed with ZeRO. A published batch that no layout
+    divides (1024 sequences on 124 replicas) was still run: replicas take the nearest whole share.
+    """
+    job, n_gpus = case_job(case)
+    fixed, tokens = case_fixed(case), case.get("training_tokens")
+    attempts = [(job, fixed)]
+    if _legacy_stack(case) and fixed.zero_stage is None:
+        attempts.insert(0, (job, replace(fixed, zero_stage=0)))
+    if job.batch_exact:
+        attempts.append((replace(job, batch_exact=False), fixed))
+    for i, (j, fx) in enumerate(attempts):
+        try:
+            return training_output(estimate_training(j, n_gpus, fx, tokens, CASE_COSTING, params))
+        except PlanError:
+            if i == len(attempts) - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def training_output(est: TrainEstimate) -> dict[str, Any]:
+    mem = est.result.memory
+    return {
+        "iter_time_s": est.iter_time_s,
+        "tokens_per_s_per_gpu": est.tokens_per_s_per_gpu,
+        "model_tflops_per_gpu": est.model_tflops_per_gpu,
+        "mfu": est.mfu,
+        "hfu": est.hfu,
+        "gpu_hours": est.gpu_hours,
+        "steady_state_gpu_hours": est.steady_gpu_hours,
+        "goodput": est.goodput,
+        "wall_days": est.wall_days,
+        "energy_mwh": est.energy_mwh,
+        "memory_gib_per_gpu": {"weights_grads_optimizer": mem.weights_grads_optimizer_gib,
+                               "activations": mem.activations_gib, "total": mem.total_gib},
+        "parallelism": est.cfg.as_dict(),
+        "n_gpus": est.n_gpus,
+    }
+
+
+def run_memory_anchor(anchor: dict[str, Any], training: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Memory of the named training case's layout, plus activations without recompute or SP."""
+    like = training.get(anchor.get("model_like", ""))
+    if like is None:
+        raise AidcError(f"memory anchor refers to unknown case {anchor.get('model_like')!r}")
+    job, n_gpus = case_job(like)
+    fx = case_fixed(like)
+    tp, pp, mb = fx.tp or 1, fx.pp or 1, fx.micro_batch or 1
+    cfg = ParallelConfig(tp=tp, pp=pp, dp=n_gpus // (tp * pp), micro_batch=mb, virtual_pipeline=fx.virtual_pipeline or 1,
+                         zero_stage=fx.zero_stage or 0, recompute=fx.recompute or "selective",  # type: ignore[arg-type]
+                         sequence_parallel=bool(fx.sequence_parallel))
+    n_micro = max(1, job.global_batch_seqs // (cfg.dp * mb))
+    mem = training_memory(job.arch, cfg, n_micro, job.flash_attention)
+    plain = ParallelConfig(**{**cfg.as_dict(), "recompute": "none", "sequence_parallel": False})  # type: ignore[arg-type]
+    no_rc = training_memory(job.arch, plain, n_micro, flash=False)
+    return {"memory_gib_per_gpu": {"weights_grads_optimizer": mem.weights_grads_optimizer_gib,
+                                   "activations": mem.activations_gib, "total": mem.total_gib,
+                                   "activations_no_recompute": no_rc.activations_gib},
+            "parallelism": cfg.as_dict()}
+
+
+def run_inference_case(case: dict[str, Any], params: Params = DEFAULT_PARAMS) -> dict[str, Any]:
+    arch = case_arch(case)
+    gpu = case_gpu(case["gpu_type"])
+    hw = Hardware(gpu=gpu, nic_gbps=params.nic_gbps(gpu.name))
+    job = ServeJob(arch=arch, hw=hw, tp=case.get("tp") or 1, pp=case.get("pp") or 1,
+                   precision=case_precision(case.get("precision")),
+                   kv_precision=case_precision(case.get("kv_cache_precision") or case.get("precision")))
+    est = estimate_inference(job, batch_size=case.get("batch_size") or 1, input_len=case["input_len"],
+                             output_len=case["output_len"], params=params)
+    return {"output_tokens_per_s_per_gpu": est.output_tokens_per_s_per_gpu, "ttft_ms": est.ttft_ms,
+            "tpot_ms": est.tpot_ms, "parallelism": {"tp": job.tp, "pp": job.pp, "batch_size": est.batch_size}}
+
+
+def run_cases(data: dict[str, Any], params: Params = DEFAULT_PARAMS) -> list[dict[str, Any]]:
+    """One object per case (training, inference, memory), in file order; a failure is an `error` string."""
+    out: list[dict[str, Any]] = []
+    training = {c.get("id", ""): c for c in data.get("training_cases", [])}
+    groups = (("training", data.get("training_cases", []), lambda c: run_training_case(c, params)),
+              ("inference", data.get("inference_cases", []), lambda c: run_inference_case(c, params)),
+              ("memory", data.get("memory_anchors", []), lambda c: run_memory_anchor(c, training)))
+    for kind, cases, run in groups:
+        for case in cases:
+            out.append(_safe(kind, case, run))
+    return out
+
+
+def _safe(kind: str, case: Any, run: Any) -> dict[str, Any]:
+    cid = case.get("id", "?") if isinstance(case, dict) else "?"
+    try:
+        return {"id": cid, "kind": kind, **run(case)}
+    except AidcError as exc:
+        return {"id": cid, "kind": kind, "error": str(exc)}
+    except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:  # malformed case: report, never crash
+        return {"id": cid, "kind": kind, "error": f"cannot model this case: {exc.__class__.__name__}: {exc}"}
