@@ -26,6 +26,9 @@ def server(
     overrides = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir, "database_url": database_url,
                                    "policy": policy, "initial_datacenter": datacenter}.items() if v is not None}
     settings = Settings(**overrides)
+    from aidc.server.logs import configure
+
+    configure()
     app = create_app(settings)
     out = console()
     out.print(f"aidc control plane on http://{settings.host}:{settings.port}  (data in {settings.data_dir}, "

@@ -50,6 +50,9 @@ class SchedulingLoop:
         self.cycles += 1
         for err in stats.errors:
             log.warning(err)
+        if stats.started or stats.preempted or stats.finished:
+            log.info("cycle", extra={"started": stats.started, "preempted": stats.preempted, "finished": stats.finished,
+                                     "pending": stats.pending, "cycle_s": round(stats.duration_s, 4)})
 
     def _run(self) -> None:
         while not self._stop.is_set():

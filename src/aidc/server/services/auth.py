@@ -13,18 +13,31 @@ from aidc.server.security import Principal, Role, hash_token, new_token
 from aidc.server.services import events
 
 DAY_S = 86_400.0
+CACHE_TTL_S = 5.0  # a token resolved in the last seconds is not looked up again (revocation clears it at once)
+_cache: dict[tuple[str, str], tuple[float, float | None, Principal]] = {}  # (db, sha) -> (cached at, expires, who)
+
+
+def forget_cached_tokens() -> None:
+    """Drop every cached resolution (after a revocation or a user change)."""
+    _cache.clear()
 
 
 def resolve(session: Session, token: str | None, *, now_s: float | None = None) -> Principal:
     """The caller behind a bearer token; Unauthorized when missing, unknown, expired or revoked."""
     if not token:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
+    now_s = time.time() if now_s is None else now_s
+    key = (str(session.get_bind().url), hash_token(token))
+    hit = _cache.get(key)
+    if hit is not None and now_s - hit[0] < CACHE_TTL_S:
+        if hit[1] is not None and hit[1] <= now_s:
+            raise Unauthorized("token expired")
+        return hit[2]
     stmt = (select(TokenModel, UserModel, TenantModel.name)
             .join(UserModel, UserModel.id == TokenModel.user_id)
             .outerjoin(TenantModel, TenantModel.id == UserModel.tenant_id)
-            .where(TokenModel.token_sha256 == hash_token(token)))
+            .where(TokenModel.token_sha256 == key[1]))
     found = session.execute(stmt).first()
-    now_s = time.time() if now_s is None else now_s
     if found is None:
         raise Unauthorized("unknown token")
     row, user, tenant_name = found
@@ -32,8 +45,10 @@ def resolve(session: Session, token: str | None, *, now_s: float | None = None) 
         raise Unauthorized("token revoked")
     if row.expires_s is not None and row.expires_s <= now_s:
         raise Unauthorized("token expired")
-    return Principal(user_id=user.id, user=user.name, role=Role(user.role), tenant_id=user.tenant_id,
-                     tenant=tenant_name, token_id=row.id)
+    who = Principal(user_id=user.id, user=user.name, role=Role(user.role), tenant_id=user.tenant_id,
+                    tenant=tenant_name, token_id=row.id)
+    _cache[key] = (now_s, row.expires_s, who)
+    return who
 
 
 def bootstrap(session: Session, *, token: str | None = None) -> str | None:
@@ -109,6 +124,7 @@ def revoke_token(session: Session, *, actor: Principal, token_id: int) -> TokenM
         row.revoked_s = time.time()
         events.record(session, entity="token", entity_id=row.id, actor=actor.user, reason="revoked")
     session.commit()
+    forget_cached_tokens()
     return row
 
 
