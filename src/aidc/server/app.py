@@ -132,10 +132,13 @@ def jsonable(errors: object) -> object:
 
 
 def _add_routes(app: FastAPI) -> None:
-    from aidc.server.routers import admin, jobs
+    from aidc.server import web
+    from aidc.server.routers import admin, jobs, ui_api
 
     app.include_router(admin.router)
     app.include_router(jobs.router)
+    app.include_router(ui_api.router)
+    app.include_router(web.router)
 
     @app.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, object]:

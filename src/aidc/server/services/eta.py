@@ -16,6 +16,7 @@ from aidc.sim.engine import SimConfig, simulate
 from aidc.sim.jobs import SimJob, Trace
 
 DEFAULT_RUNTIME_S = 3600.0
+QUEUED_AT_S = 0.001  # pending jobs arrive just after the running ones, so every policy sees those first
 MAX_JOBS = 2000  # beyond this the ETA of the queue's tail is not worth a cycle's time
 
 
@@ -36,9 +37,11 @@ def estimate_starts(snapshot: ClusterSnapshot, *, policy: str, placement: str,
     for p in snapshot.pending[:MAX_JOBS]:
         duration = p.remaining_estimate_s or max_runtime_s.get(p.job_id, DEFAULT_RUNTIME_S)
         ids[len(jobs)] = p.job_id
-        jobs.append(SimJob(len(jobs), 0.001, max(duration, 1.0), p.gpus, p.tenant, priority=p.priority,
+        jobs.append(SimJob(len(jobs), QUEUED_AT_S, max(duration, 1.0), p.gpus, p.tenant, priority=p.priority,
                            gpu_models=p.gpu_models))
     trace = Trace(jobs, source="live queue")
     cluster = ClusterModel([Partition(None, nodes)], isolated=False, source="live snapshot")
     result = simulate(trace, cluster, SimConfig(policy=policy, placement=placement, restart_overhead="none", end_lag_s=0.0))
-    return {ids[j.jid]: snapshot.now_s + j.start_s for j in result.jobs if j.jid in ids and j.start_s is not None}
+    out = result.jobs  # Outcomes: arrays indexed like the trace; start NaN = never started
+    return {ids[int(jid)]: round(snapshot.now_s + max(0.0, float(start) - QUEUED_AT_S), 1)
+            for jid, start in zip(out.job_id, out.start_s) if int(jid) in ids and start == start}

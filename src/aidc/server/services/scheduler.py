@@ -34,6 +34,7 @@ from aidc.server.services.jobs import LIVE
 
 log = logging.getLogger("aidc.scheduler")
 ACTOR = "scheduler"
+DUTY_FACTOR = 3.0  # after a decision that took t seconds, the next waits at least 3t (the loop's CPU share <= 25%)
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Scheduler:
     _last_eta_s: float = field(default=0.0, repr=False)
     _dirty: bool = field(default=True, repr=False)
     _next_decide_s: float = field(default=0.0, repr=False)
+    _quiet_until_s: float = field(default=0.0, repr=False)
 
     def mark_dirty(self) -> None:
         """The queue or the inventory changed through the API; thread-safe (a bool store)."""
@@ -75,10 +77,15 @@ class Scheduler:
             changed |= self.drain_nodes(session)
             session.commit()
             now = time.time()
-            if changed or self._dirty or now >= self._next_decide_s:
+            due = changed or self._dirty or now >= self._next_decide_s
+            if due and now >= self._quiet_until_s:
                 self._dirty = False
+                t_decide = time.perf_counter()
                 plan, _ = self.decide(session, stats)
                 session.commit()
+                spent_s = time.perf_counter() - t_decide
+                # a long queue makes a decision slow: leave the API at least DUTY_FACTOR times that
+                self._quiet_until_s = time.time() + DUTY_FACTOR * spent_s
                 recheck = plan.recheck_at_s if plan.recheck_at_s is not None else now + self.idle_decide_s
                 self._next_decide_s = min(recheck, now + self.idle_decide_s)
         except StaleDataError:
@@ -136,39 +143,39 @@ class Scheduler:
     # -- decide and act -----------------------------------------------------------------------
     def decide(self, session: Session, stats: CycleStats) -> tuple[SchedulingPlan, int]:
         now = time.time()
-        snap, rows = snapshot_service.build(session, now_s=now, isolate_tenants=self.isolate_tenants)
+        snap, live, queue = snapshot_service.build(session, now_s=now, isolate_tenants=self.isolate_tenants)
         plan = schedule(snap, policy=self.policy, placement=self.placement)
         stats.recheck_at_s = plan.recheck_at_s
-        self.preempt(session, plan, rows, stats)
-        used = snapshot_service.used_gpu_indices([j for j in rows.values() if j.status in LIVE])
-        started = self.start_all(session, [(rows[p.job_id], p.nodes) for p in plan.to_start], used)
+        self.preempt(session, plan, {j.id: j for j in live}, stats)
+        used = snapshot_service.used_gpu_indices([j for j in live if j.status in LIVE])
+        to_start = [(session.get(JobModel, p.job_id), p.nodes) for p in plan.to_start]
+        started = self.start_all(session, [(j, n) for j, n in to_start if j is not None and j.status == "pending"], used)
         stats.started += len(started)
-        for job_id, why in plan.reasons(snap).items():
-            job = rows.get(job_id)
-            if job is not None and job.id not in started and job.status == "pending" and job.reason != why:
-                job.reason = why
+        reasons = {job_id: why for job_id, why in plan.reasons(snap).items()
+                   if job_id in queue and job_id not in started and queue[job_id].reason != why}
+        write_grouped(session, "reason", reasons)
         stats.pending = len(snap.pending) - len(started)
         if snap.pending and now - self._last_eta_s >= self.eta_interval_s:
             self._last_eta_s = now
-            self.update_etas(snap, rows, started)
+            self.update_etas(session, snap, queue, started)
         return plan, len(snap.pending)
 
-    def update_etas(self, snap, rows: dict[int, JobModel], started: set[int]) -> None:  # snap: ClusterSnapshot
+    def update_etas(self, session: Session, snap, queue: dict, started: set[int]) -> None:  # snap: ClusterSnapshot
         """Expected starts from the digital twin (see services/eta.py); a failure leaves old ETAs."""
         from aidc.server.services.eta import estimate_starts
 
-        limits = {j.id: float(j.spec["max_runtime_s"]) for j in rows.values() if j.spec.get("max_runtime_s")}
+        limits = {q.id: q.max_runtime_s for q in queue.values() if q.max_runtime_s}
         try:
             etas = estimate_starts(snap, policy=self.policy, placement=self.placement, max_runtime_s=limits)
         except Exception:  # noqa: BLE001 (an ETA is advice; the cycle goes on without it)
             log.exception("ETA simulation failed")
             return
-        for job_id, eta in etas.items():
-            job = rows.get(job_id)
-            if job is not None and job.id not in started and job.status == "pending":
-                job.eta_s = round(eta, 1)
+        changed = {job_id: round(eta, 1) for job_id, eta in etas.items()
+                   if job_id in queue and job_id not in started and queue[job_id].eta_s != round(eta, 1)}
+        write_grouped(session, "eta_s", changed)
 
     def preempt(self, session: Session, plan: SchedulingPlan, rows: dict[int, JobModel], stats: CycleStats) -> None:
+        """Stop what the plan preempts (SIGTERM, grace, SIGKILL) and put it back in the queue."""
         for job_id in plan.to_preempt:
             job = rows.get(job_id)
             if job is None or job.status not in LIVE:
@@ -254,3 +261,22 @@ class Scheduler:
                 counts["requeued"] += 1
         session.commit()
         return counts
+
+
+def write_grouped(session: Session, column: str, values: dict[int, object]) -> None:
+    """Set one advisory column (reason, ETA) of many pending jobs: one UPDATE per distinct value.
+
+    A plain UPDATE, not the ORM: it does not bump the row version, so it never makes an API status
+    change fail, and `status = 'pending'` keeps it from touching a job that just left the queue.
+    """
+    from collections import defaultdict
+
+    from sqlalchemy import update
+
+    by_value: dict[object, list[int]] = defaultdict(list)
+    for job_id, value in values.items():
+        by_value[value].append(job_id)
+    for value, ids in by_value.items():
+        for i in range(0, len(ids), 500):
+            session.execute(update(JobModel).where(JobModel.id.in_(ids[i:i + 500]), JobModel.status == "pending")
+                            .values({column: value}).execution_options(synchronize_session=False))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,24 +22,45 @@ def used_gpu_indices(live: list[JobModel]) -> dict[str, set[int]]:
     return used
 
 
-def build(session: Session, *, now_s: float, isolate_tenants: bool = False) -> tuple[ClusterSnapshot, dict[int, JobModel]]:
-    """The snapshot, plus the pending and live job rows by id (for carrying the plan out)."""
-    tenant_names = {t.id: t.name for t in session.scalars(select(TenantModel))}
+@dataclass(frozen=True)
+class QueueRow:
+    """What a cycle needs of a pending job, read without building ORM objects (queues get long)."""
+
+    id: int
+    reason: str
+    eta_s: float | None
+    max_runtime_s: float | None
+
+
+PENDING_COLUMNS = (JobModel.id, JobModel.gpus, JobModel.submitted_s, JobModel.tenant_id, JobModel.priority, JobModel.spec,
+                   JobModel.attained_gpu_s, JobModel.gpu_model, JobModel.preemptions, JobModel.queued_s, JobModel.reason,
+                   JobModel.eta_s)
+
+
+def build(session: Session, *, now_s: float, isolate_tenants: bool = False
+          ) -> tuple[ClusterSnapshot, list[JobModel], dict[int, QueueRow]]:
+    """The snapshot, the live job rows (ORM, few) and the pending queue's rows by id (plain)."""
+    tenants = list(session.scalars(select(TenantModel)))
+    tenant_names = {t.id: t.name for t in tenants}
     nodes = list(session.scalars(select(NodeModel).order_by(NodeModel.id)))
     live = list(session.scalars(select(JobModel).where(JobModel.status.in_(LIVE))))
-    pending = list(session.scalars(select(JobModel).where(JobModel.status == "pending")
-                                   .order_by(JobModel.submitted_s, JobModel.id)))
+    rows = session.execute(select(*PENDING_COLUMNS).where(JobModel.status == "pending")
+                           .order_by(JobModel.submitted_s, JobModel.id)).all()
     used = used_gpu_indices(live)
     snapshot = ClusterSnapshot(
         now_s=now_s,
         nodes=tuple(_node_state(n, len(used.get(n.name, ())), isolate_tenants) for n in nodes),
-        pending=tuple(_pending(j, tenant_names) for j in pending),
+        pending=tuple(_pending(r, tenant_names) for r in rows),
         running=tuple(_running(j, tenant_names, now_s) for j in live),
-        quotas=tuple(_quota(t) for t in session.scalars(select(TenantModel)) if t.gpu_quota),
+        quotas=tuple(_quota(t) for t in tenants if t.gpu_quota),
         isolated_partitions=isolate_tenants,
     )
-    rows = {j.id: j for j in (*pending, *live)}
-    return snapshot, rows
+    queue = {r.id: QueueRow(r.id, r.reason, r.eta_s, _float(r.spec.get("max_runtime_s"))) for r in rows}
+    return snapshot, live, queue
+
+
+def _float(value: object) -> float | None:
+    return float(value) if value is not None else None  # type: ignore[arg-type]
 
 
 def _node_state(node: NodeModel, used: int, isolate: bool) -> NodeState:
@@ -49,22 +71,17 @@ def _node_state(node: NodeModel, used: int, isolate: bool) -> NodeState:
                      gpu_power_kw=node.max_power_kw / node.gpus if node.gpus else 0.0, schedulable=schedulable)
 
 
-def _estimate(job: JobModel) -> float | None:
-    value = job.spec.get("estimated_runtime_s")
-    return float(value) if value is not None else None
-
-
-def _pending(job: JobModel, tenants: dict[int, str]) -> PendingJob:
-    estimate = _estimate(job)
-    return PendingJob(job_id=job.id, gpus=job.gpus, submit_s=job.submitted_s, tenant=tenants.get(job.tenant_id),
-                      priority=job.priority, duration_estimate_s=estimate, remaining_estimate_s=estimate,
-                      attained_gpu_s=job.attained_gpu_s, gpu_models=(job.gpu_model,) if job.gpu_model else (),
-                      preemptions=job.preemptions, wait_since_s=job.queued_s)
+def _pending(row, tenants: dict[int, str]) -> PendingJob:  # noqa: ANN001 (a Row of PENDING_COLUMNS)
+    estimate = _float(row.spec.get("estimated_runtime_s"))
+    return PendingJob(job_id=row.id, gpus=row.gpus, submit_s=row.submitted_s, tenant=tenants.get(row.tenant_id),
+                      priority=row.priority, duration_estimate_s=estimate, remaining_estimate_s=estimate,
+                      attained_gpu_s=row.attained_gpu_s, gpu_models=(row.gpu_model,) if row.gpu_model else (),
+                      preemptions=row.preemptions, wait_since_s=row.queued_s)
 
 
 def _running(job: JobModel, tenants: dict[int, str], now_s: float) -> RunningJob:
     started = job.started_s if job.started_s is not None else now_s
-    estimate = _estimate(job)
+    estimate = _float(job.spec.get("estimated_runtime_s"))
     return RunningJob(job_id=job.id, gpus=job.gpus, submit_s=job.submitted_s, started_s=started,
                       placement=tuple((node, len(idx)) for node, idx in job.placement), tenant=tenants.get(job.tenant_id),
                       priority=job.priority, remaining_at_start_s=estimate, attained_at_start_gpu_s=job.attained_gpu_s,

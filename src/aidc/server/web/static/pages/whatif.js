@@ -1,0 +1,7 @@
+// whatif: not built yet (see docs/dashboard.md).
+import { fill, h } from "../ui.js";
+
+export async function mount(el) {
+  fill(el, h("h1", {}, "whatif"), h("p", { class: "muted" }, "This page is coming: see docs/dashboard.md."));
+  return {};
+}
