@@ -8,10 +8,13 @@ from aidc.server.models import JobModel, TenantModel, TokenModel, UserModel
 from aidc.server.schemas import JobOut, TenantOut, TokenOut
 
 
-def job_out(session: Session, job: JobModel) -> JobOut:
-    tenant = session.get(TenantModel, job.tenant_id)
-    user = session.get(UserModel, job.user_id)
-    return JobOut(id=job.id, name=job.name, tenant=tenant.name if tenant else "", user=user.name if user else "",
+def job_out(session: Session, job: JobModel, *, user: str | None = None) -> JobOut:
+    """The response for a job; `user` saves a lookup when the caller is the submitter."""
+    tenant = session.get(TenantModel, job.tenant_id)  # usually in the session already
+    if user is None:
+        row = session.get(UserModel, job.user_id)
+        user = row.name if row else ""
+    return JobOut(id=job.id, name=job.name, tenant=tenant.name if tenant else "", user=user,
                   kind=job.kind, status=job.status, reason=job.reason, gpus=job.gpus, gpu_model=job.gpu_model,
                   priority=job.priority, submitted_s=job.submitted_s, started_s=job.started_s, finished_s=job.finished_s,
                   eta_s=job.eta_s, placement=job.placement, attempts=job.attempts, preemptions=job.preemptions,

@@ -20,7 +20,7 @@ MAX_LOG_BYTES = 1_048_576
 def submit(body: JobSubmit, request: Request, session: SessionDep, me: PrincipalDep) -> JobOut:
     job = jobs.submit(session, actor=me, data=body.spec, tenant=body.tenant)
     wake(request)
-    return job_out(session, job)
+    return job_out(session, job, user=me.user)
 
 
 @router.get("/jobs", response_model=list[JobOut])

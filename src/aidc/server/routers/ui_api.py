@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Query
 
 from aidc.server.deps import PrincipalDep, SessionDep
-from aidc.server.services import floor, overview
+from aidc.server.services import floor, overview, planform, whatif
+from aidc.server.web.schemas import PlanRequest, WhatIfRequest
 
 router = APIRouter(prefix="/api/v1", tags=["dashboard"])
 
@@ -23,3 +24,26 @@ def get_overview(session: SessionDep, me: PrincipalDep,
 def get_racks(name: str, session: SessionDep, me: PrincipalDep) -> dict[str, Any]:
     """Racks in floor order with power, GPU use and health; GPU holders of other tenants are hidden from members."""
     return floor.racks(session, actor=me, name=name)
+
+
+@router.get("/whatif/options")
+def whatif_options(session: SessionDep, me: PrincipalDep) -> dict[str, Any]:
+    return whatif.options(session)
+
+
+@router.post("/whatif")
+def run_whatif(body: WhatIfRequest, session: SessionDep, me: PrincipalDep) -> dict[str, Any]:
+    """Replay the history (a member's: its tenant's jobs only) or an example trace under 2-6 scenarios."""
+    return whatif.compare(session, actor=me, source=body.source, datacenter=body.datacenter,
+                          scenarios=[s.model_dump() for s in body.scenarios])
+
+
+@router.get("/plan/options")
+def plan_options(me: PrincipalDep) -> dict[str, Any]:
+    return planform.options()
+
+
+@router.post("/plan")
+def run_plan(body: PlanRequest, session: SessionDep, me: PrincipalDep) -> dict[str, Any]:
+    """The planner's breakdown for a training or serving spec, and whether and where it fits the datacenter."""
+    return planform.plan(session, kind=body.kind, spec=body.spec, datacenter=body.datacenter)

@@ -148,12 +148,15 @@ class Scheduler:
         stats.recheck_at_s = plan.recheck_at_s
         self.preempt(session, plan, {j.id: j for j in live}, stats)
         used = snapshot_service.used_gpu_indices([j for j in live if j.status in LIVE])
-        to_start = [(session.get(JobModel, p.job_id), p.nodes) for p in plan.to_start]
-        started = self.start_all(session, [(j, n) for j, n in to_start if j is not None and j.status == "pending"], used)
-        stats.started += len(started)
+        placed = {p.job_id for p in plan.to_start}
+        # reasons first: they are committed with the starts, so no reader sees a start without them
         reasons = {job_id: why for job_id, why in plan.reasons(snap).items()
-                   if job_id in queue and job_id not in started and queue[job_id].reason != why}
+                   if job_id in queue and job_id not in placed and queue[job_id].reason != why}
         write_grouped(session, "reason", reasons)
+        by_id = {j.id: j for j in _load_jobs(session, list(placed))}
+        to_start = [(by_id[p.job_id], p.nodes) for p in plan.to_start if p.job_id in by_id]
+        started = self.start_all(session, [(j, n) for j, n in to_start if j.status == "pending"], used)
+        stats.started += len(started)
         stats.pending = len(snap.pending) - len(started)
         if snap.pending and now - self._last_eta_s >= self.eta_interval_s:
             self._last_eta_s = now
@@ -261,6 +264,14 @@ class Scheduler:
                 counts["requeued"] += 1
         session.commit()
         return counts
+
+
+def _load_jobs(session: Session, ids: list[int]) -> list[JobModel]:
+    """ORM rows for many ids in a few queries (not one query per job)."""
+    out: list[JobModel] = []
+    for i in range(0, len(ids), 500):
+        out.extend(session.scalars(select(JobModel).where(JobModel.id.in_(ids[i:i + 500]))))
+    return out
 
 
 def write_grouped(session: Session, column: str, values: dict[int, object]) -> None:

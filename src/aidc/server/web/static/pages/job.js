@@ -27,7 +27,7 @@ export async function mount(el, { params }) {
   const logs = h("pre", { class: "logs", id: "logs" }), follow = h("input", { type: "checkbox", checked: true, id: "follow" });
   let offset = 0, job = null;
   fill(el, head, h("div", { class: "grid2" }, h("section", { class: "card" }, h("h2", {}, "Events"), events),
-    h("section", { class: "card" }, h("h2", {}, "Logs ", h("label", { class: "muted small" }, follow, " follow")), logs)));
+    h("section", { class: "card" }, h("h2", {}, "Logs ", h("label", { class: "inline muted small" }, follow, "follow")), logs)));
 
   async function refresh() {
     try { job = await api(`/jobs/${id}`); } catch (e) { fill(el, h("h1", {}, `Job ${id}`), errorBox(e)); return { }; }

@@ -4,6 +4,9 @@ import { ago, card, chart, fill, h, num, pct, table } from "../ui.js";
 
 const STATES = [["allocated", "#2563eb"], ["idle", "#94a3b8"], ["draining", "#f59e0b"], ["down", "#dc2626"]];
 
+// whole-number ticks for small counts (Plotly would draw 0.2, 0.4, ...)
+const intTick = (values) => (Math.max(0, ...values) <= 8 ? 1 : undefined);
+
 export async function mount(el) {
   const stats = h("div", { class: "cards", id: "stats" });
   const byState = h("div", { id: "chart-states" }), hist = h("div", { id: "chart-history" }), queue = h("div", { id: "chart-queue" });
@@ -26,9 +29,11 @@ export async function mount(el) {
     const t = o.history.t_s.map((x) => new Date(x * 1000));
     chart(hist, [{ x: t, y: o.history.gpus_busy, name: "busy GPUs", type: "scatter", line: { shape: "hv" } },
       { x: t, y: o.history.power_kw, name: "power kW (est.)", yaxis: "y2", type: "scatter", line: { dash: "dot" } }],
-      { yaxis: { title: "GPUs", rangemode: "tozero" }, yaxis2: { title: "kW", overlaying: "y", side: "right", rangemode: "tozero" } });
+      { margin: { l: 48, r: 56, t: 16, b: 40 }, yaxis: { title: "busy GPUs", rangemode: "tozero", dtick: intTick(o.history.gpus_busy) },
+        yaxis2: { title: "kW", overlaying: "y", side: "right", rangemode: "tozero", showgrid: false } });
     const tenants = Object.keys(o.queue_depth);
-    if (tenants.length) chart(queue, [{ type: "bar", x: tenants, y: tenants.map((k) => o.queue_depth[k]), name: "pending" }], { yaxis: { title: "pending jobs" } });
+    if (tenants.length) chart(queue, [{ type: "bar", x: tenants, y: tenants.map((k) => o.queue_depth[k]), name: "pending", marker: { color: "#f59e0b" } }],
+      { yaxis: { title: "pending jobs", rangemode: "tozero", dtick: intTick(Object.values(o.queue_depth)) } });
     else fill(queue, h("p", { class: "muted" }, "no job is waiting"));
     fill(events, table([
       { label: "when", cell: (e) => ago(e.at_s) },
