@@ -18,6 +18,18 @@ DEMO_JOBS = [  # (tenant, spec): 4 virtual GPUs in all, so some wait
 ]
 
 
+def _demo_port(preferred: int = 8700) -> int:
+    """8700 (the server's default) when free, so the dashboard URL is the same each run; else any."""
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            return 0
+
+
 def run_operate_demo(out, spec: Path) -> None:  # out: rich Console
     """Start a server in this process, submit jobs as two tenants, show the queue until all finish."""
     import httpx
@@ -31,7 +43,7 @@ def run_operate_demo(out, spec: Path) -> None:  # out: rich Console
         token = "aidc_demo-admin-token"
         app = create_app(Settings(data_dir=Path(tmp), bootstrap_token=token, schedule_interval_s=0.1,
                                   initial_datacenter=spec))
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error"))
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=_demo_port(), log_level="error"))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         while not server.started:
@@ -51,9 +63,25 @@ def run_operate_demo(out, spec: Path) -> None:  # out: rich Console
             out.print(jobs_table(_jobs(url, headers)))
             usage = httpx.get(f"{url}/api/v1/usage", headers=headers).json()
             out.print("usage: " + "; ".join(f"{u['tenant']} {u['jobs']} jobs, {u['gpu_hours'] * 3600:.0f} GPU-s" for u in usage))
+            keep_serving(out, url, token)
         finally:
             server.should_exit = True
             thread.join(10)
+
+
+def keep_serving(out, url: str, token: str) -> None:  # out: rich Console
+    """On a terminal, keep the server and its dashboard up until Ctrl-C; otherwise (CI) return at once."""
+    import sys
+
+    if not sys.stdout.isatty():
+        out.print(f"dashboard was at {url}/ui/ (not a terminal, so the server stops now)")
+        return
+    out.print(f"[bold]dashboard: {url}/ui/[/]  sign in with the token [bold]{token}[/]; Ctrl-C stops the server")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        out.print("stopping the control plane")
 
 
 def _jobs(url: str, headers: dict) -> list[dict]:

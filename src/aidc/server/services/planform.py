@@ -32,7 +32,8 @@ def _validated(model: type[TrainSpec] | type[ServeSpec], spec: dict[str, Any]) -
     try:
         return model.model_validate(spec)
     except ValidationError as exc:
-        problems = [f"{format_path(e['loc']) or 'spec'}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors(include_url=False)]
+        problems = [f"{format_path(e['loc']) or 'spec'}: {e['msg'].removeprefix('Value error, ')}"
+                    for e in exc.errors(include_url=False)]
         raise BadRequest("; ".join(problems), field=format_path(exc.errors()[0]["loc"])) from None
 
 

@@ -98,7 +98,7 @@ def compare(session: Session, *, actor: Principal, source: str, scenarios: list[
     t0 = min(float(r.jobs.submit_s.min()) for _, r in results)
     t1 = max(float(np.nanmax(r.jobs.end_s)) if r.jobs.done.any() else t0 + 1 for _, r in results)
     return {"source": source, "datacenter": row.name, "jobs": len(trace.jobs),
-            "scenarios": [{"label": f"{s['policy']} · {round(s['scale_nodes'] * 100)} % of nodes", **s,
+            "scenarios": [{"label": f"{s['policy']} · {r.cluster_gpus} GPUs", **s,
                            "gpus": r.cluster_gpus, "summary": _clean(summary(r)), "never_started": len(r.never_started),
                            "curves": curves(r, t0, t1)} for s, r in results]}
 

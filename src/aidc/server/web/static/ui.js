@@ -47,11 +47,18 @@ export function card(label, value, extra) {
 const LAYOUT = { margin: { l: 48, r: 16, t: 32, b: 40 }, height: 280, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
   legend: { orientation: "h", y: -0.2 }, font: { size: 12 } };
 
+// Plotly 3 takes axis titles as {text}; pages write the short form `title: "GPUs"`.
+function titled(layout) {
+  const out = { ...layout };
+  for (const [k, v] of Object.entries(out)) if (/^[xy]axis\d*$/.test(k) && typeof v.title === "string") out[k] = { ...v, title: { text: v.title } };
+  return out;
+}
+
 // Draw or update a Plotly chart in `el`; without plotly (not installed) say so instead.
 export function chart(el, traces, layout = {}) {
   if (!window.Plotly) { fill(el, h("p", { class: "muted" }, "charts need plotly (pip install plotly)")); return; }
   el.classList.add("chart");
-  window.Plotly.react(el, traces, { ...LAYOUT, ...layout }, { displayModeBar: false, responsive: true });
+  window.Plotly.react(el, traces, titled({ ...LAYOUT, ...layout }), { displayModeBar: false, responsive: true });
 }
 
 export function errorBox(e) { return h("p", { class: "error", role: "alert" }, `${e.status || ""} ${e.message}`); }

@@ -8,7 +8,7 @@ const opt = (values, selected) => values.map((v) => h("option", { value: v, sele
 function fits(p) {
   const pl = p.placement;
   if (!pl) return null;
-  const free = pl.gpus_free_now != null ? ` · ${num(pl.gpus_free_now, 0)} of those GPUs are free now` : "";
+  const free = pl.gpus_free_now != null ? ` · free on those nodes right now: ${num(pl.gpus_free_now, 0)} GPUs` : "";
   return h("div", { class: `card ${pl.fits ? "ok" : "error"}`, id: "fits" }, h("strong", {}, pl.fits ? "Fits: " : "Does not fit: "), pl.message, free);
 }
 
