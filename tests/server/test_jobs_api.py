@@ -86,3 +86,34 @@ def test_pending_jobs_get_an_eta_from_the_twin(local_api) -> None:  # noqa: ANN0
     assert abs(b["eta_s"] - (started + 30)) < 3  # when the running job's estimate runs out
     assert abs(c["eta_s"] - (b["eta_s"] + 10)) < 3  # FIFO: behind b
     assert "4" in b["reason"]
+
+
+def test_a_hard_quota_holds_under_concurrent_submissions(api: Api) -> None:
+    import threading
+    import time
+
+    r = api.call("PUT", "/api/v1/tenants/product/quota", json={"gpu_quota": {"H100-SXM": 16}, "allow_borrowing": False})
+    assert r.status_code == 200
+    assert api.submit({**OK, "name": "too-big", "gpus": 24, "nodes": 3}, tenant="product").status_code == 422
+    ids: list[int] = []
+
+    def submit_some() -> None:
+        for _ in range(3):
+            ids.append(api.submit({**OK, "name": "q", "gpus": 8, "command": "sleep 30"}, tenant="product").json()["id"])
+
+    threads = [threading.Thread(target=submit_some) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(ids) == 12
+    peak = 0
+    deadline = time.time() + 3
+    while time.time() < deadline:
+        running = api.call("GET", "/api/v1/jobs", params={"tenant": "product", "status": "running"}).json()
+        starting = api.call("GET", "/api/v1/jobs", params={"tenant": "product", "status": "starting"}).json()
+        peak = max(peak, sum(j["gpus"] for j in running + starting))
+        time.sleep(0.05)
+    assert peak == 16  # two 8-GPU jobs, never a third, although 112 GPUs are idle
+    waiting = api.call("GET", "/api/v1/jobs", params={"tenant": "product", "status": "pending"}).json()
+    assert len(waiting) == 10 and all("tenant product" in j["reason"] for j in waiting)

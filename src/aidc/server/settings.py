@@ -16,7 +16,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8700, ge=0, le=65535)
     executor: str = Field(default="local", description="local (this host)")
-    policy: str = Field(default="fifo", description="scheduling policy (aidc.scheduling registry name)")
+    policy: str = Field(default="fairshare", description="scheduling policy (aidc.scheduling registry name)")
     placement: str = Field(default="consolidate", description="placement plugin")
     schedule_interval_s: float = Field(default=0.2, gt=0, le=60, description="loop period when idle")
     bootstrap_token: str | None = Field(default=None, description="admin token to create on an empty database")

@@ -158,7 +158,8 @@ class Scheduler:
         started = self.start_all(session, [(j, n) for j, n in to_start if j.status == "pending"], used)
         stats.started += len(started)
         stats.pending = len(snap.pending) - len(started)
-        if snap.pending and now - self._last_eta_s >= self.eta_interval_s:
+        unknown = any(q.eta_s is None and q.id not in started for q in queue.values())
+        if snap.pending and (unknown or now - self._last_eta_s >= self.eta_interval_s):
             self._last_eta_s = now
             self.update_etas(session, snap, queue, started)
         return plan, len(snap.pending)
