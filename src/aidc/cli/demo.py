@@ -44,6 +44,14 @@ def demo(
     out.print(Rule("2. Plan: train and serve a model on small-h100"))
     print_demo(out, str(specs / "small-h100.yaml"))
 
+    from aidc.sim.demo import compare_philly_slice
+
+    out.print(Rule("3. Simulate: replay two days of Philly at x4 load under two policies, same scheduler code"))
+    sim_png = out_dir / "philly-fifo-vs-srtf.png"
+    compare_philly_slice(out, policies=("fifo", "srtf"), plot=str(sim_png))
+    if sim_png.exists():
+        out.print(f"JCT CDFs and queue curves: {sim_png}")
+
     from aidc.cli.demo_operate import run_operate_demo
 
     out.print(Rule("4. Operate: the control plane schedules jobs from two tenants on this machine"))

@@ -1,0 +1,101 @@
+"""Digital-twin fidelity: our figures next to the peer simulators' on Philly; prints JSON.
+
+    python benchmarks/sim_fidelity.py
+
+Peer figures are copied from ../shared/traces/README.md (Helios artifact on the whole 2017-10/11
+file at default sizes and at x4 load; Lucid simulator on the first week at x4 load). Each of our
+runs uses the reference semantics: the VC table as the cluster (isolated VCs), consolidated
+placement, the peer's restart overheads, true durations for SJF/SRTF. `error_pct` is
+100 * (ours - peer) / peer; targets: within 2% (whole file, default) and 5% (first week, x4).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PHILLY = REPO.parent / "shared" / "traces" / "philly"
+METRICS = ("avg_jct_s", "p50_jct_s", "p99_jct_s", "avg_queue_s")
+
+PEERS = {  # (window, scale, overheads, target %) -> {policy: (avg JCT, p50, p99, avg queue)}
+    ("whole", 1.0, "helios", 2.0): {
+        "fifo": (11_585, 1_430, 221_002, 104.6),
+        "sjf": (11_543, 1_424, 221_002, 62.7),
+        "srtf": (11_533, 1_416, 221_875, 51.1),
+    },
+    ("week1", 0.25, "lucid", 5.0): {
+        "fifo": (28_018, 5_082, 607_202, 20_189),
+        "sjf": (19_262, 2_308, 480_983, 11_433),
+        "srtf": (15_206, 1_837, 259_967, 7_366),
+        "tiresias": (21_421, 4_002, 496_300, 13_588),
+    },
+    ("whole", 0.25, "helios", None): {  # reported for information; no target in the issue
+        "fifo": (193_055, 7_031, 2_210_594, 181_574),
+        "sjf": (28_781, 2_459, 483_686, 17_301),
+    },
+}
+
+
+def main() -> None:
+    from aidc.sim.cluster import load_cluster
+    from aidc.sim.engine import SimConfig, simulate
+    from aidc.sim.metrics import summary
+    from aidc.sim.readers import read_trace
+    from aidc.sim.runner import parse_when
+
+    if not (PHILLY / "philly_2017-10_11.csv.gz").exists():
+        print(json.dumps({"skipped": "../shared/traces/philly not found"}))
+        return
+    trace = read_trace(PHILLY / "philly_2017-10_11.csv.gz", "philly")
+    windows = {"whole": trace, "week1": trace.window(None, parse_when("2017-10-08", trace))}
+    out, worst = {}, {}
+    for (window, scale, overheads, target), peers in PEERS.items():
+        cluster = load_cluster(PHILLY / "philly_vc_nodes.csv", scale_nodes=scale)
+        key = f"{window}_x{round(1 / scale)}_{overheads}"
+        out[key] = {}
+        for policy, peer in peers.items():
+            ours = summary(simulate(windows[window], cluster, SimConfig(policy=policy, restart_overhead=overheads)))
+            errs = {m: round(100 * (ours[m] - p) / p, 2) for m, p in zip(METRICS, peer)}
+            out[key][policy] = {"ours": {m: ours[m] for m in METRICS} | {"preemptions_per_job": ours["preemptions_per_job"],
+                                                                          "wall_s": ours["wall_s"]},
+                                "peer": dict(zip(METRICS, peer)), "error_pct": errs}
+            if target is not None:
+                worst[key] = max(worst.get(key, 0.0), max(abs(e) for e in errs.values()))
+        if target is not None:
+            out[key]["_target_pct"] = target
+            out[key]["_worst_error_pct"] = worst[key]
+            out[key]["_met"] = worst[key] <= target
+    out["no_oracle_x4"] = no_oracle(trace, load_cluster(PHILLY / "philly_vc_nodes.csv", scale_nodes=0.25))
+    print(json.dumps(out, indent=2))
+
+
+def no_oracle(trace, cluster) -> dict:  # noqa: ANN001
+    """psrtf (predicted durations from finished jobs, no oracle) against Tiresias, week by week at x4.
+
+    Target (issue): average JCT at least 20% better than Tiresias with p99 no worse, on week 1 and
+    on windows it was not tuned on. Oracle SRTF is shown as the bound a clairvoyant policy reaches.
+    """
+    from aidc.sim.engine import SimConfig, simulate
+    from aidc.sim.metrics import summary
+
+    week_s, out = 7 * 86400, {}
+    for w in range(8):
+        window = trace.window(w * week_s, (w + 1) * week_s)
+        if not window.jobs:
+            continue
+        runs = {name: summary(simulate(window, cluster, SimConfig(policy=pol, restart_overhead="lucid", estimator=est)))
+                for name, pol, est in (("tiresias", "tiresias", "oracle"), ("psrtf", "psrtf", "history"),
+                                       ("srtf_oracle", "srtf", "oracle"))}
+        t = runs["tiresias"]
+        row = {n: {"avg_jct_s": r["avg_jct_s"], "p99_jct_s": r["p99_jct_s"]} for n, r in runs.items()}
+        for n in ("psrtf", "srtf_oracle"):
+            row[n]["avg_jct_vs_tiresias_pct"] = round(100 * (runs[n]["avg_jct_s"] / t["avg_jct_s"] - 1), 1)
+            row[n]["p99_jct_vs_tiresias_pct"] = round(100 * (runs[n]["p99_jct_s"] / t["p99_jct_s"] - 1), 1)
+        row["_met"] = row["psrtf"]["avg_jct_vs_tiresias_pct"] <= -20 and row["psrtf"]["p99_jct_vs_tiresias_pct"] <= 0
+        out[f"week{w + 1}"] = row
+    return out
+
+
+if __name__ == "__main__":
+    main()

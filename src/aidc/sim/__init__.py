@@ -1,0 +1,1 @@
+"""Digital twin: replay job traces through the shared scheduler and measure the outcome."""
