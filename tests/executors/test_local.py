@@ -55,14 +55,38 @@ def test_a_recycled_pid_is_not_mistaken_for_the_job(tmp_path: Path) -> None:
     handle = ex.launch(_req(tmp_path, "sleep 5"))
     fake = {**handle, "start_ticks": handle["start_ticks"] + 1}
     assert not LocalExecutor().reattach(1, {**fake, "workdir": str(tmp_path / "elsewhere")})
-    ex.cancel(1, handle, grace_s=1.0)
+    ex.cancel(1, handle, grace_s=0.0)
+    ex.stopping()
+
+
+def _gone(pid: int) -> bool:
+    stat = Path(f"/proc/{pid}/stat")
+    return not stat.exists() or stat.read_text().split()[2] == "Z"
 
 
 def test_cancel_is_idempotent_and_kills_the_group(tmp_path: Path) -> None:
     ex = LocalExecutor()
     handle = ex.launch(_req(tmp_path, "sleep 30 & sleep 30; wait"))
     time.sleep(0.1)
+    t0 = time.monotonic()
     ex.cancel(1, handle, grace_s=1.0)
     ex.cancel(1, handle, grace_s=1.0)
-    assert not Path(f"/proc/{handle['pid']}/stat").exists() or "Z" in Path(f"/proc/{handle['pid']}/stat").read_text().split()[2]
+    assert time.monotonic() - t0 < 0.5  # cancel never waits for the job
+    deadline = time.time() + 10
+    while ex.stopping() and time.time() < deadline:
+        time.sleep(0.02)
+    assert _gone(handle["pid"])
     assert ex.poll() == []
+
+
+def test_a_job_that_ignores_sigterm_is_killed_after_the_grace(tmp_path: Path) -> None:
+    ex = LocalExecutor()
+    handle = ex.launch(_req(tmp_path, "trap '' TERM; sleep 30"))
+    time.sleep(0.2)
+    ex.cancel(1, handle, grace_s=0.5)
+    time.sleep(0.2)
+    assert ex.stopping() == 1  # its `sleep` ignores SIGTERM: still in the grace period
+    deadline = time.time() + 10
+    while ex.stopping() and time.time() < deadline:
+        time.sleep(0.05)
+    assert ex.stopping() == 0 and _gone(handle["pid"])

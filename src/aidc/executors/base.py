@@ -47,7 +47,8 @@ class Executor(Protocol):
         """Start the job; return its handle (JSON-able). Raises only for a launch that cannot happen at all."""
 
     def cancel(self, job_id: int, handle: dict[str, Any], *, grace_s: float = 10.0) -> None:
-        """Stop the job (SIGTERM, then SIGKILL after grace_s). Idempotent; a job already gone is fine."""
+        """Stop the job: ask now (SIGTERM), force after grace_s (SIGKILL, from a later poll). Returns at
+        once, so a caller holding a database connection never waits on a job. Idempotent."""
 
     def reattach(self, job_id: int, handle: dict[str, Any], max_runtime_s: float | None = None) -> bool:
         """After a server restart: resume watching a job launched before. False when it is gone."""

@@ -44,6 +44,7 @@ class LocalExecutor:
         self._lock = threading.Lock()
         self._watch: dict[int, dict[str, Any]] = {}  # job id -> handle (+ deadline)
         self._children: dict[int, subprocess.Popen[bytes]] = {}
+        self._stopping: dict[int, tuple[dict[str, Any], float, subprocess.Popen[bytes] | None]] = {}  # pid -> ...
 
     def launch(self, request: LaunchRequest) -> dict[str, Any]:
         request.workdir.mkdir(parents=True, exist_ok=True)
@@ -83,25 +84,50 @@ class LocalExecutor:
         return True
 
     def cancel(self, job_id: int, handle: dict[str, Any], *, grace_s: float = 10.0) -> None:
+        """SIGTERM the job's process group now; `poll` sends SIGKILL once `grace_s` has passed. Never blocks."""
         with self._lock:
             self._watch.pop(job_id, None)
             child = self._children.pop(job_id, None)
         if handle.get("pid") and self._same_process(handle):
             _kill_group(handle["pid"], signal.SIGTERM)
-            deadline = time.monotonic() + grace_s
-            while time.monotonic() < deadline and self._same_process(handle):
-                if child is not None:
-                    child.poll()
-                time.sleep(0.02)
-            if self._same_process(handle):
-                _kill_group(handle["pid"], signal.SIGKILL)
-        if child is not None:
-            try:
-                child.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
+            with self._lock:
+                self._stopping[int(handle["pid"])] = (dict(handle), time.monotonic() + grace_s, child)
+        elif child is not None:
+            child.poll()
+
+    def _escalate(self) -> None:
+        """SIGKILL groups still alive past their grace period; forget the ones that are gone."""
+        with self._lock:
+            stopping = list(self._stopping.items())
+        now = time.monotonic()
+        for pid, (handle, deadline, child) in stopping:
+            if child is not None:
+                child.poll()
+            if not _group_alive(pid):  # the whole group, not just the wrapper: a job may trap SIGTERM
+                with self._lock:
+                    self._stopping.pop(pid, None)
+            elif now >= deadline:
+                _kill_group(pid, signal.SIGKILL)
+
+    def finish_stops(self, timeout_s: float = 10.0) -> None:
+        """Before the server exits: wait for stopped jobs to end, SIGKILL what outlives `timeout_s`."""
+        deadline = time.monotonic() + timeout_s
+        while self.stopping() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with self._lock:
+            left = list(self._stopping)
+            self._stopping.clear()
+        for pid in left:
+            _kill_group(pid, signal.SIGKILL)
+
+    def stopping(self) -> int:
+        """Processes sent SIGTERM and not yet gone."""
+        self._escalate()
+        with self._lock:
+            return len(self._stopping)
 
     def poll(self) -> list[ExecutorEvent]:
+        self._escalate()
         events: list[ExecutorEvent] = []
         with self._lock:
             watched = list(self._watch.items())
@@ -127,7 +153,7 @@ class LocalExecutor:
             kind = "succeeded" if code == 0 else "failed"
             return ExecutorEvent(job_id, kind, exit_code=code, reason="" if code == 0 else f"exit code {code}")
         if handle.get("deadline_s") and now > handle["deadline_s"]:
-            self.cancel(job_id, handle, grace_s=2.0)
+            self.cancel(job_id, handle, grace_s=2.0)  # SIGTERM now, SIGKILL from a later poll
             return ExecutorEvent(job_id, "failed", exit_code=None, reason="max_runtime_s exceeded: killed")
         if not self._same_process(handle):
             if exit_file.exists():
@@ -158,6 +184,15 @@ class LocalExecutor:
 
 def _deadline(started_s: float, max_runtime_s: float | None) -> float | None:
     return None if max_runtime_s is None else started_s + max_runtime_s
+
+
+def _group_alive(pgid: int) -> bool:
+    """Any process left in the group (signal 0 checks without sending)."""
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
 
 
 def _kill_group(pid: int, sig: int) -> None:

@@ -92,6 +92,9 @@ def _import_initial(app: FastAPI, path: Path) -> None:
 def shutdown(app: FastAPI) -> None:
     if app.state.loop is not None:
         app.state.loop.stop()
+    finish = getattr(getattr(app.state, "executor", None), "finish_stops", None)
+    if finish is not None:  # jobs asked to stop are not left half-stopped (running jobs stay running)
+        finish(timeout_s=10.0)
     if getattr(app.state, "engine", None) is not None:
         app.state.engine.dispose()
 

@@ -12,8 +12,11 @@ class Base(DeclarativeBase):
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8,
-                               max_overflow=16)
+        # One connection: SQLite has one writer at a time anyway, and queueing for the connection in
+        # Python is fair and prompt, where SQLite's own busy handler sleeps with growing back-off
+        # (a p99 of over a second under 16 concurrent writers, against tens of ms this way).
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=1,
+                               max_overflow=0, pool_timeout=60)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001

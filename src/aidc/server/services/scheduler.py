@@ -158,7 +158,8 @@ class Scheduler:
         started = self.start_all(session, [(j, n) for j, n in to_start if j.status == "pending"], used)
         stats.started += len(started)
         stats.pending = len(snap.pending) - len(started)
-        unknown = any(q.eta_s is None and q.id not in started for q in queue.values())
+        # a newcomer gets its ETA in its first cycle, unless the queue is long (then every eta_interval_s)
+        unknown = len(queue) <= 200 and any(q.eta_s is None and q.id not in started for q in queue.values())
         if snap.pending and (unknown or now - self._last_eta_s >= self.eta_interval_s):
             self._last_eta_s = now
             self.update_etas(session, snap, queue, started)
