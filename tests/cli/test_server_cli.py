@@ -123,6 +123,23 @@ def test_member_token_from_the_cli(server: Server) -> None:
 
 
 @pytest.mark.slow
+def test_more_concurrent_clients_than_request_threads_all_get_answers(server: Server) -> None:
+    """80 clients at once (anyio serves with 40 threads): nobody starves waiting for a connection."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url, headers = server.env["AIDC_URL"], {"Authorization": f"Bearer {server.token()}"}
+    httpx.post(f"{url}/api/v1/nodes/local-n01/cordon", json={}, headers=headers, timeout=10)
+
+    def submit(i: int) -> int:
+        return httpx.post(f"{url}/api/v1/jobs", headers=headers, timeout=30,
+                          json={"spec": {"name": f"c{i}", "command": "true", "gpus": 1}}).status_code
+
+    with ThreadPoolExecutor(max_workers=80) as pool:
+        codes = list(pool.map(submit, range(160)))
+    assert codes == [201] * 160
+
+
+@pytest.mark.slow
 def test_kill_9_while_jobs_run_and_arrive_loses_nothing(tmp_path: Path) -> None:
     server = Server(tmp_path).start()
     token = server.token()

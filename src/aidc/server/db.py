@@ -12,11 +12,11 @@ class Base(DeclarativeBase):
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        # One connection: SQLite has one writer at a time anyway, and queueing for the connection in
-        # Python is fair and prompt, where SQLite's own busy handler sleeps with growing back-off
-        # (a p99 of over a second under 16 concurrent writers, against tens of ms this way).
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=1,
-                               max_overflow=0, pool_timeout=60)
+        # More connections than request threads (anyio's 40) plus the loop: a request holds its
+        # connection across FastAPI's thread hand-offs (dependency, endpoint, response, teardown), so
+        # a thread must never wait for a connection, or holders and waiters can starve each other.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8,
+                               max_overflow=40)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
@@ -28,7 +28,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(url, pool_size=10, max_overflow=40, pool_pre_ping=True)  # >= threads + loop, as above
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
