@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+STEPS = {"plan", "simulate", "build", "operate"}
 
 
 def _examples_dir() -> Path:
@@ -16,8 +17,9 @@ def _examples_dir() -> Path:
 
 def demo(
     out_dir: Path = typer.Option(Path("out/demo"), "--out", help="Where pictures and reports go."),
+    skip: list[str] = typer.Option([], "--skip", help="Leave a step out: plan, simulate, build, operate (repeatable)."),
 ) -> None:
-    """Validate and describe the example datacenters, and draw one."""
+    """Describe the example sites, plan a model, replay Philly, train and serve a model, run the control plane."""
     from rich.rule import Rule
 
     from aidc.cli.common import console
@@ -26,6 +28,11 @@ def demo(
     from aidc.core.summary import summarize
     from aidc.viz.floorplan import draw_datacenter
 
+    unknown = sorted(set(skip) - STEPS)
+    if unknown:
+        from aidc.cli.common import fail
+
+        fail(f"--skip {', '.join(unknown)}: the steps are {', '.join(sorted(STEPS))}")
     out = console()
     specs = _examples_dir() / "datacenters"
     out.print(Rule("1. Describe: the datacenters in examples/datacenters"))
@@ -39,10 +46,28 @@ def demo(
     png = draw_datacenter(load_datacenter(specs / "philly.yaml"), out_dir / "philly-floor.png")
     out.print(f"floor plan of Philly: {png}")
 
+    if "plan" not in skip:
+        _plan(out, specs)
+    if "simulate" not in skip:
+        _simulate(out, out_dir)
+    if "build" not in skip:
+        _build(out, out_dir)
+    if "operate" not in skip:
+        _operate(out, specs)
+
+
+def _plan(out, specs: Path) -> None:  # out: rich Console
+    from rich.rule import Rule
+
     from aidc.planning.demo import print_demo
 
     out.print(Rule("2. Plan: train and serve a model on small-h100"))
     print_demo(out, str(specs / "small-h100.yaml"))
+
+
+
+def _simulate(out, out_dir: Path) -> None:
+    from rich.rule import Rule
 
     from aidc.sim.demo import compare_philly_slice
 
@@ -52,7 +77,22 @@ def demo(
     if sim_png.exists():
         out.print(f"JCT CDFs and queue curves: {sim_png}")
 
+
+
+def _build(out, out_dir: Path) -> None:
+    from rich.rule import Rule
+
+    from aidc.workloads.demo import run_demo as run_workloads_demo
+
+    out.print(Rule("4. Build: English-French pairs -> tokenizer -> Transformer -> BLEU/chrF -> SmolLM2 behind an API"))
+    run_workloads_demo(out, out_dir / "workloads")
+
+
+
+def _operate(out, specs: Path) -> None:
+    from rich.rule import Rule
+
     from aidc.cli.demo_operate import run_operate_demo
 
-    out.print(Rule("4. Operate: the control plane schedules jobs from two tenants on this machine"))
+    out.print(Rule("5. Operate: the control plane schedules jobs from two tenants on this machine"))
     run_operate_demo(out, specs / "local.yaml")

@@ -2,7 +2,7 @@
 
 Sub-command modules import only typer at module level (heavy imports live inside the commands),
 so `aidc --help` stays fast. Adding a group: write `aidc/cli/<name>.py` with `app = typer.Typer()`
-and add it to SUBCOMMANDS.
+and add it to SUBCOMMANDS; adding top-level commands: a module with `register(app)` in REGISTRARS.
 """
 
 from __future__ import annotations
@@ -15,7 +15,12 @@ import typer
 SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("dc", "aidc.cli.dc", "Datacenter specs: validate, show, draw."),
     ("gpus", "aidc.cli.gpus", "The GPU catalog."),
+    ("sim", "aidc.cli.sim", "Digital twin: replay traces through the scheduler, compare policies."),
+    ("plan", "aidc.cli.plan", "Capacity planning: train, serve, site, sweep, cases."),
 ]
+
+# Modules with `register(app)` that add top-level commands (e.g. `aidc train`) rather than a group.
+REGISTRARS: list[str] = ["aidc.cli.server", "aidc.cli.jobs", "aidc.cli.ops", "aidc.cli.workloads"]
 
 app = typer.Typer(
     name="aidc",
@@ -30,6 +35,8 @@ def _register() -> None:
     for name, module, help_text in SUBCOMMANDS:
         sub = importlib.import_module(module).app
         app.add_typer(sub, name=name, help=help_text)
+    for module in REGISTRARS:
+        importlib.import_module(module).register(app)
     from aidc.cli import demo
 
     app.command("demo", help="A guided tour on this machine: what aidc does, end to end.")(demo.demo)

@@ -1,0 +1,1 @@
+"""Data preparation: read, clean, de-duplicate, redact personal data, tokenize, split and shard."""

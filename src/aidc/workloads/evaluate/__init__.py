@@ -1,0 +1,1 @@
+"""Evaluation: perplexity, BLEU and chrF against copy and dictionary baselines, checkpoint comparison."""

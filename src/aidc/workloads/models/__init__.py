@@ -1,0 +1,1 @@
+"""Transformer models from typed configs: a decoder-only GPT and an encoder-decoder for translation."""

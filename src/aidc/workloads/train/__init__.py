@@ -1,0 +1,1 @@
+"""Training: AdamW with warmup + cosine, clipping, accumulation, checkpoints with exact resume, DDP."""

@@ -1,0 +1,112 @@
+"""`aidc serve` as users meet it: a real server on 127.0.0.1, driven by the official `openai` client."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from aidc.workloads.train.config import TrainConfig
+from aidc.workloads.train.loop import train
+from tests.conftest import aidc_bin
+from tests.workloads.conftest import gpt_train_config
+
+pytestmark = pytest.mark.slow  # one server start (about 6 s) shared by the module
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(model: str, tmp: Path, *extra: str, timeout_s: float = 120) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    log = (tmp / f"serve-{port}.log").open("w")
+    proc = subprocess.Popen([aidc_bin(), "serve", model, "--port", str(port), *extra],
+                            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError((tmp / f"serve-{port}.log").read_text())
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise TimeoutError("server did not start")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def tiny_server(prose_data, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("serve")
+    train(TrainConfig.model_validate(gpt_train_config(prose_data, tmp / "gpt", optim={"warmup_steps": 1, "max_steps": 4})))
+    proc, url = start_server(str(tmp / "gpt"), tmp, "--name", "tiny", "--max-wait-ms", "50")
+    yield url
+    stop(proc)
+
+
+def _client(url: str):
+    from openai import OpenAI
+
+    return OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=60)
+
+
+def test_models_lists_the_served_model(tiny_server) -> None:
+    assert [m.id for m in _client(tiny_server).models.list()] == ["tiny"]
+
+
+def test_completion_respects_max_tokens(tiny_server) -> None:
+    out = _client(tiny_server).completions.create(model="tiny", prompt="the cat", max_tokens=5, temperature=0)
+    assert out.choices[0].finish_reason in ("length", "stop") and out.usage.completion_tokens <= 5
+    assert out.usage.prompt_tokens > 0 and isinstance(out.choices[0].text, str)
+
+
+def test_greedy_is_deterministic_and_streaming_matches(tiny_server) -> None:
+    client = _client(tiny_server)
+    full = client.completions.create(model="tiny", prompt="the dog", max_tokens=8, temperature=0).choices[0].text
+    again = client.completions.create(model="tiny", prompt="the dog", max_tokens=8, temperature=0).choices[0].text
+    streamed = "".join(c.choices[0].text for c in client.completions.create(
+        model="tiny", prompt="the dog", max_tokens=8, temperature=0, stream=True))
+    assert full == again == streamed
+
+
+def test_chat_and_chat_streaming(tiny_server) -> None:
+    client = _client(tiny_server)
+    messages = [{"role": "user", "content": "hello"}]
+    reply = client.chat.completions.create(model="tiny", messages=messages, max_tokens=6, temperature=0)
+    assert reply.choices[0].message.role == "assistant"
+    chunks = list(client.chat.completions.create(model="tiny", messages=messages, max_tokens=6, temperature=0, stream=True))
+    assert chunks[-1].choices[0].finish_reason in ("length", "stop")
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == reply.choices[0].message.content
+
+
+def test_concurrent_requests_are_batched(tiny_server) -> None:
+    client = _client(tiny_server)
+    before = httpx.get(f"{tiny_server}/health").json()["batches"]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        outs = list(pool.map(lambda i: client.completions.create(model="tiny", prompt=f"the {i}", max_tokens=4, temperature=0), range(8)))
+    assert len(outs) == 8 and all(o.choices[0].text is not None for o in outs)
+    batches = httpx.get(f"{tiny_server}/health").json()["batches"] - before
+    assert batches < 8  # some requests shared a batch
+
+
+def test_bad_request_is_a_422(tiny_server) -> None:
+    r = httpx.post(f"{tiny_server}/v1/completions", json={"prompt": "x", "max_tokens": 0})
+    assert r.status_code == 422
