@@ -127,14 +127,23 @@ def evaluate(checkpoints: list[Path] = typer.Argument(..., help="Training output
 
 @reports_errors
 def sweep(config: Path = typer.Argument(..., help="A sweep config: base training config and the fields to vary."),
+          submit: bool = typer.Option(False, "--submit", help="Run the trials as control-plane jobs (AIDC_URL)."),
+          gpus: int = typer.Option(1, "--gpus", min=0, help="With --submit: GPUs per trial job."),
+          tenant: Optional[str] = typer.Option(None, "--tenant", help="With --submit: the tenant to submit for."),
           as_json: bool = JSON) -> None:
-    """Grid or random search; every trial trains, the best validation loss wins."""
+    """Grid or random search; every trial trains (here, or as jobs with --submit), the best validation loss wins."""
     _threads()
     from aidc.core.spec_io import load_model
     from aidc.workloads.sweep import LocalRunner, SweepConfig, run_sweep
 
     cfg, _ = load_model(config, SweepConfig)
-    report = run_sweep(cfg, config, LocalRunner(console=None if as_json else console()))
+    if submit:
+        from aidc.cli.sweep_jobs import ControlPlaneRunner
+
+        runner = ControlPlaneRunner(sweep_name=config.stem, gpus=gpus, tenant=tenant)
+    else:
+        runner = LocalRunner(console=None if as_json else console())
+    report = run_sweep(cfg, config, runner)
     if as_json:
         return print_json(report)
     for t in report["trials"]:

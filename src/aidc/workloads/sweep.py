@@ -88,12 +88,27 @@ def plan_trials(cfg: SweepConfig, sweep_path: Path) -> list[tuple[str, Path, dic
     return trials
 
 
+def read_summary(out_dir: str | Path) -> dict[str, Any]:
+    """A finished trial's result from its `metrics.jsonl` (for runners that trained it elsewhere)."""
+    path = Path(out_dir) / "metrics.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+    vals = [r["val_loss"] for r in rows if "val_loss" in r]
+    return {"out_dir": str(out_dir), "val_loss": vals[-1] if vals else None, "steps": rows[-1]["step"] if rows else 0}
+
+
 def run_sweep(cfg: SweepConfig, sweep_path: Path, runner: TrialRunner) -> dict[str, Any]:
-    """Run every trial through the runner and pick the lowest validation loss."""
+    """Run every trial through the runner and pick the lowest validation loss.
+
+    A runner with `run_all(trials)` gets every trial at once (the control-plane runner submits them
+    as a set of jobs that run side by side); otherwise trials run one by one.
+    """
     results = []
-    for name, path, setting in plan_trials(cfg, sweep_path):
-        summary = runner.run(name, path)
-        results.append({"trial": name, "params": setting, "val_loss": summary.get("val_loss"), "out_dir": summary.get("out_dir")})
+    trials = plan_trials(cfg, sweep_path)
+    run_all = getattr(runner, "run_all", None)
+    summaries = run_all([(name, path) for name, path, _ in trials]) if run_all else [runner.run(n, p) for n, p, _ in trials]
+    for (name, _, setting), summary in zip(trials, summaries):
+        results.append({"trial": name, "params": setting, "val_loss": summary.get("val_loss"), "out_dir": summary.get("out_dir"),
+                        **({"job_id": summary["job_id"], "status": summary["status"]} if "job_id" in summary else {})})
     scored = [r for r in results if r["val_loss"] is not None]
     best = min(scored, key=lambda r: r["val_loss"]) if scored else None
     report = {"mode": cfg.mode, "metric": cfg.metric, "trials": results, "best": best}
