@@ -136,10 +136,11 @@ def jsonable(errors: object) -> object:
 
 def _add_routes(app: FastAPI) -> None:
     from aidc.server import web
-    from aidc.server.routers import admin, jobs, ui_api
+    from aidc.server.routers import admin, deployments, jobs, ui_api
 
     app.include_router(admin.router)
     app.include_router(jobs.router)
+    app.include_router(deployments.router)
     app.include_router(ui_api.router)
     app.include_router(web.router)
 
