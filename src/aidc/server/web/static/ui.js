@@ -58,7 +58,10 @@ function titled(layout) {
 export function chart(el, traces, layout = {}) {
   if (!window.Plotly) { fill(el, h("p", { class: "muted" }, "charts need plotly (pip install plotly)")); return; }
   el.classList.add("chart");
-  window.Plotly.react(el, traces, titled({ ...LAYOUT, ...layout }), { displayModeBar: false, responsive: true });
+  // an x-axis title needs room: the legend goes below it instead of on top of it
+  const xTitled = Object.entries(layout).some(([k, v]) => /^xaxis\d*$/.test(k) && v && v.title);
+  const room = xTitled ? { margin: { ...LAYOUT.margin, b: 84 }, legend: { orientation: "h", y: -0.42 } } : {};
+  window.Plotly.react(el, traces, titled({ ...LAYOUT, ...room, ...layout }), { displayModeBar: false, responsive: true });
 }
 
 export function errorBox(e) { return h("p", { class: "error", role: "alert" }, `${e.status || ""} ${e.message}`); }
