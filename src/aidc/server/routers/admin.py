@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from aidc.server.deps import PrincipalDep, SessionDep
-from aidc.server.errors import NotFound
 from aidc.server.routers.convert import tenant_out, token_out
 from aidc.server.schemas import (DatacenterImport, DatacenterOut, NodeOut, QuotaUpdate, Reason, TenantCreate, TenantOut,
                                  TokenCreate, TokenOut, UsageOut, UserCreate, UserOut)
@@ -53,8 +52,7 @@ def create_user(body: UserCreate, session: SessionDep, me: PrincipalDep) -> User
 
 @router.get("/users", response_model=list[UserOut], tags=["auth"])
 def list_users(session: SessionDep, me: PrincipalDep) -> list[UserOut]:
-    names = {t.name: t for t in tenants.list_visible(session, actor=me)}
-    by_id = {t.id: n for n, t in names.items()}
+    by_id = {t.id: t.name for t in tenants.list_visible(session, actor=me)}
     return [UserOut(name=u.name, role=u.role, tenant=by_id.get(u.tenant_id)) for u in auth.list_users(session, actor=me)]
 
 
@@ -92,21 +90,23 @@ def _dc_out(session: SessionDep, row) -> DatacenterOut:  # row: DatacenterModel
     return DatacenterOut(name=row.name, nodes=len(members), gpus=sum(n.gpus for n in members), imported_s=row.imported_s)
 
 
+def _node_out(node, used: dict[str, set[int]]) -> NodeOut:  # node: NodeModel
+    return NodeOut(name=node.name, rack=node.rack, gpu_model=node.gpu_model, gpus=node.gpus,
+                   gpus_used=len(used.get(node.name, ())), tenant=node.tenant, status=node.status,
+                   status_reason=node.status_reason)
+
+
 @router.get("/nodes", response_model=list[NodeOut], tags=["inventory"])
 def list_nodes(session: SessionDep, me: PrincipalDep) -> list[NodeOut]:
     used = used_gpu_indices(jobs.live(session))
-    return [NodeOut(name=n.name, rack=n.rack, gpu_model=n.gpu_model, gpus=n.gpus, gpus_used=len(used.get(n.name, ())),
-                    tenant=n.tenant, status=n.status, status_reason=n.status_reason) for n in nodes.list_all(session)]
+    return [_node_out(n, used) for n in nodes.list_all(session)]
 
 
 @router.post("/nodes/{name}/{action}", response_model=NodeOut, tags=["inventory"])
 def node_action(name: str, action: str, body: Reason, request: Request, session: SessionDep, me: PrincipalDep) -> NodeOut:
-    if action not in nodes.ACTIONS:
-        raise NotFound(f"unknown node action {action!r} (use {', '.join(nodes.ACTIONS)})")
-    n = nodes.act(session, actor=me, name=name, action=action, reason=body.reason)
+    n = nodes.act(session, actor=me, name=name, action=action, reason=body.reason)  # unknown actions: 404 there
     wake(request)
-    return NodeOut(name=n.name, rack=n.rack, gpu_model=n.gpu_model, gpus=n.gpus, gpus_used=0, tenant=n.tenant,
-                   status=n.status, status_reason=n.status_reason)
+    return _node_out(n, used_gpu_indices(jobs.live(session)))
 
 
 @router.get("/usage", response_model=list[UsageOut], tags=["usage"])

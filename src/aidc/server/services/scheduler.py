@@ -44,7 +44,6 @@ class CycleStats:
     finished: int = 0
     pending: int = 0
     duration_s: float = 0.0
-    recheck_at_s: float | None = None
     errors: list[str] = field(default_factory=list)
 
 
@@ -81,7 +80,7 @@ class Scheduler:
             if due and now >= self._quiet_until_s:
                 self._dirty = False
                 t_decide = time.perf_counter()
-                plan, _ = self.decide(session, stats)
+                plan = self.decide(session, stats)
                 session.commit()
                 spent_s = time.perf_counter() - t_decide
                 # a long queue makes a decision slow: leave the API at least DUTY_FACTOR times that
@@ -141,11 +140,10 @@ class Scheduler:
         return True
 
     # -- decide and act -----------------------------------------------------------------------
-    def decide(self, session: Session, stats: CycleStats) -> tuple[SchedulingPlan, int]:
+    def decide(self, session: Session, stats: CycleStats) -> SchedulingPlan:
         now = time.time()
         snap, live, queue = snapshot_service.build(session, now_s=now, isolate_tenants=self.isolate_tenants)
         plan = schedule(snap, policy=self.policy, placement=self.placement)
-        stats.recheck_at_s = plan.recheck_at_s
         self.preempt(session, plan, {j.id: j for j in live}, stats)
         used = snapshot_service.used_gpu_indices([j for j in live if j.status in LIVE])
         placed = {p.job_id for p in plan.to_start}
@@ -163,7 +161,7 @@ class Scheduler:
         if snap.pending and (unknown or now - self._last_eta_s >= self.eta_interval_s):
             self._last_eta_s = now
             self.update_etas(session, snap, queue, started)
-        return plan, len(snap.pending)
+        return plan
 
     def update_etas(self, session: Session, snap, queue: dict, started: set[int]) -> None:  # snap: ClusterSnapshot
         """Expected starts from the digital twin (see services/eta.py); a failure leaves old ETAs."""
