@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -33,20 +32,11 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
-def start_server(tmp: Path, port: int, spec: Path, **env: str) -> subprocess.Popen[bytes]:
-    import httpx
+def start_server(tmp: Path):  # -> tests.server.live.Server, running
+    """`aidc server` on the local example with the server's default loop period (what users get)."""
+    from tests.server.live import Server
 
-    full_env = {**os.environ, "AIDC_DATA_DIR": str(tmp / "data"), **env}
-    proc = subprocess.Popen([str(REPO / ".venv" / "bin" / "aidc"), "server", "--port", str(port), "--datacenter", str(spec)],
-                            env=full_env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("server did not start")
+    return Server(tmp, aidc=str(REPO / ".venv" / "bin" / "aidc"), AIDC_SCHEDULE_INTERVAL_S="0.2").start()
 
 
 async def _submit_load(url: str, token: str, total: int, concurrency: int) -> tuple[float, list[float]]:
@@ -113,14 +103,12 @@ def bench_submissions(total: int, concurrency: int) -> dict:
     competes with the server for the same two cores and under-reports the server.
     """
     import shutil
-    from tests.server.pg import free_port
 
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        port = free_port()
-        proc = start_server(tmp, port, REPO / "examples" / "datacenters" / "local.yaml")
+        server = start_server(tmp)
         try:
-            url, token = f"http://127.0.0.1:{port}", (tmp / "data" / "admin.token").read_text().strip()
+            url, token = f"http://127.0.0.1:{server.port}", server.token()
             import httpx
 
             httpx.post(f"{url}/api/v1/nodes/local-n01/cordon", json={}, headers={"Authorization": f"Bearer {token}"})
@@ -130,8 +118,7 @@ def bench_submissions(total: int, concurrency: int) -> dict:
                         "ratio_vs_slurm_documented": round(stats["submissions_per_s"] / SLURM_SUBMITS_PER_S, 3)}
             wall_s, lat = asyncio.run(_submit_load(url, token, total, concurrency))
         finally:
-            proc.terminate()
-            proc.wait(10)
+            server.stop()
     return {"load": "python", "submissions": total, "concurrency": concurrency, "wall_s": round(wall_s, 3),
             "submissions_per_s": round(total / wall_s, 1), "p50_ms": round(quantile(lat, 0.5) * 1000, 2),
             "p99_ms": round(quantile(lat, 0.99) * 1000, 2),
@@ -212,16 +199,12 @@ def bench_submit_to_start(samples: int) -> dict:
     """Idle local cluster: submit one job at a time; start latency from the server's own event times."""
     import httpx
 
-    from tests.server.pg import free_port
-
     with tempfile.TemporaryDirectory() as d:
-        tmp = Path(d)
-        port = free_port()
-        proc = start_server(tmp, port, REPO / "examples" / "datacenters" / "local.yaml")
+        server = start_server(Path(d))
         lat: list[float] = []
         try:
-            url = f"http://127.0.0.1:{port}"
-            headers = {"Authorization": f"Bearer {(tmp / 'data' / 'admin.token').read_text().strip()}"}
+            url = f"http://127.0.0.1:{server.port}"
+            headers = {"Authorization": f"Bearer {server.token()}"}
             for i in range(samples):
                 job = httpx.post(f"{url}/api/v1/jobs", json={"spec": {"name": f"s{i}", "command": "true", "gpus": 1}},
                                  headers=headers).json()
@@ -233,8 +216,7 @@ def bench_submit_to_start(samples: int) -> dict:
                         break
                     time.sleep(0.005)
         finally:
-            proc.terminate()
-            proc.wait(10)
+            server.stop()
     return {"samples": samples, "p50_s": round(quantile(lat, 0.5), 4), "p99_s": round(quantile(lat, 0.99), 4),
             "ratio_vs_k8s_slo": round(quantile(lat, 0.99) / K8S_POD_STARTUP_SLO_S, 4)}
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import threading
 import time
@@ -14,56 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import EXAMPLES, aidc_bin
-from tests.server.pg import free_port
-
-LOCAL = EXAMPLES / "datacenters" / "local.yaml"
-
-
-class Server:
-    def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
-        self.port = free_port()
-        self.env = {**os.environ, "AIDC_URL": f"http://127.0.0.1:{self.port}", "AIDC_DATA_DIR": str(tmp / "data"),
-                    "XDG_CONFIG_HOME": str(tmp / "config"), "AIDC_SCHEDULE_INTERVAL_S": "0.05"}
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> "Server":
-        log = open(self.tmp / f"server-{time.time_ns()}.log", "wb")
-        self.proc = subprocess.Popen([aidc_bin(), "server", "--port", str(self.port), "--datacenter", str(LOCAL)],
-                                     env=self.env, cwd=self.tmp, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError("server did not start")
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-    def aidc(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([aidc_bin(), *args], env=self.env, cwd=self.tmp, capture_output=True, text=True, timeout=60)
-
-    def token(self) -> str:
-        return (self.tmp / "data" / "admin.token").read_text().strip()
+from tests.conftest import aidc_bin
+from tests.server.live import Server
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    srv = Server(tmp_path).start()
+    srv = Server(tmp_path, aidc=aidc_bin()).start()
     yield srv
     for job in json.loads(srv.aidc("jobs", "--json", "--status", "running").stdout or "[]"):
         srv.aidc("job", "cancel", str(job["id"]))
@@ -141,7 +96,7 @@ def test_more_concurrent_clients_than_request_threads_all_get_answers(server: Se
 
 @pytest.mark.slow
 def test_kill_9_while_jobs_run_and_arrive_loses_nothing(tmp_path: Path) -> None:
-    server = Server(tmp_path).start()
+    server = Server(tmp_path, aidc=aidc_bin()).start()
     token = server.token()
     url = f"http://127.0.0.1:{server.port}"
     accepted: list[int] = []

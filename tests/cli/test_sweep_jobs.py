@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_server_cli import Server
+from tests.server.live import Server
 from tests.conftest import aidc_bin
 from tests.workloads.conftest import gpt_train_config, prepared_prose, write_yaml
 
@@ -21,7 +21,7 @@ def test_sweep_trials_run_as_jobs(tmp_path: Path) -> None:
     base_path = write_yaml(tmp_path / "train.yaml", base)
     sweep = write_yaml(tmp_path / "sweep.yaml", {"base": str(base_path), "out_dir": str(tmp_path / "sweep"),
                                                  "params": {"optim.lr": [0.01, 0.00001]}})
-    server = Server(tmp_path).start()
+    server = Server(tmp_path, aidc=aidc_bin()).start()
     try:
         res = subprocess.run([aidc_bin(), "sweep", str(sweep), "--submit", "--gpus", "1", "--json"], env=server.env,
                              cwd=tmp_path, capture_output=True, text=True, timeout=300)
