@@ -92,7 +92,9 @@ def stop_live_jobs(app) -> None:  # noqa: ANN001
     with app.state.sessions() as session:
         for job in jobs.live(session):
             app.state.executor.cancel(job.id, dict(job.handle), grace_s=1.0)
-    app.state.executor.finish_stops(timeout_s=5.0)
+    finish = getattr(app.state.executor, "finish_stops", None)
+    if finish is not None:
+        finish(timeout_s=5.0)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
 ]
 
 # Modules with `register(app)` that add top-level commands (e.g. `aidc train`) rather than a group.
-REGISTRARS: list[str] = ["aidc.cli.server", "aidc.cli.jobs", "aidc.cli.ops", "aidc.cli.workloads"]
+REGISTRARS: list[str] = ["aidc.cli.server", "aidc.cli.jobs", "aidc.cli.ops", "aidc.cli.workloads", "aidc.cli.agent"]
 
 app = typer.Typer(
     name="aidc",

@@ -147,6 +147,34 @@ def datacenters(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
         _show(request("GET", "/api/v1/datacenters"), as_json, "datacenters", ["name", "nodes", "gpus"])
 
 
+@dcs_app.command("discover")
+@reports_errors
+def dc_discover(name: str = typer.Argument(..., help="Datacenter to put the nodes in (created when absent).")) -> None:
+    """Import the nodes the server's executor engine knows (Slurm partitions and GRES, Ray nodes)."""
+    from aidc.cli.client import request
+
+    row = request("POST", "/api/v1/datacenters/discover", json={"name": name})
+    console().print(f"{row['name']}: {row['nodes']} nodes, {row['gpus']} GPUs")
+
+
+@nodes_app.command("telemetry")
+@reports_errors
+def node_telemetry(name: str, as_json: bool = JsonOpt) -> None:
+    """A node's latest GPU telemetry from its agent."""
+    from aidc.cli.client import request
+
+    data = request("GET", f"/api/v1/nodes/{name}/telemetry")
+    if as_json:
+        print_json(data)
+        return
+    gpus = [{**g, "xids": ",".join(map(str, g.get("xids") or []))} for g in (data["latest"] or {}).get("gpus", [])]
+    for g in gpus:
+        for k in ("util_pct", "power_w", "temp_c"):
+            g[k] = f"{float(g.get(k) or 0):.0f}"
+    _show(gpus, False, f"node {name} ({data['status']})", ["index", "name", "util_pct", "power_w", "temp_c",
+                                                           "ecc_uncorrected", "xids"])
+
+
 @dcs_app.command("import")
 @reports_errors
 def dc_import(spec: Path) -> None:

@@ -54,6 +54,8 @@ class RackNodes(StrictModel):
     template: str
     count: PositiveInt = 1
     tenant: str | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=128,
+                             description="the node's own name (a Slurm or Ray node); only with count 1")
 
 
 class RackTemplate(StrictModel):

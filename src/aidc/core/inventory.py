@@ -151,6 +151,7 @@ class _Builder:
         self.nodes: list[Node] = []
         self.tenants = {t.name for t in spec.tenants}
         self.feeds = {f.name for f in spec.power_feeds}
+        self.node_paths: dict[str, str] = {}  # node name -> where it was declared (names must be unique)
 
     def error(self, path: str, message: str) -> None:
         issue = SpecIssue(path=path, message=message)
@@ -255,18 +256,26 @@ class _Builder:
             if tenant is not None and tenant not in self.tenants:
                 tpath = f"{npath}.tenant" if entry.tenant else f"{path}.tenant"
                 self.error(tpath, f"unknown tenant {tenant!r}{did_you_mean(tenant, sorted(self.tenants))}")
+            if entry.name is not None and entry.count != 1:
+                self.error(f"{npath}.name", f"a node name needs count 1 (count is {entry.count})")
+                continue
             for _ in range(entry.count):
-                node = self.make_node(rack, entry.template, tmpl_node, tenant, slot_u)
+                node = self.make_node(rack, entry.template, tmpl_node, tenant, slot_u, entry.name)
+                if node.name in self.node_paths:
+                    self.error(f"{npath}.name", f"duplicate node name {node.name!r} (also at {self.node_paths[node.name]})")
+                    continue
+                self.node_paths[node.name] = npath
                 slot_u += node.height_u
                 rack.nodes.append(node)
         return rack
 
-    def make_node(self, rack: Rack, template_name: str, tmpl: NodeTemplate, tenant: str | None, slot_u: int) -> Node:
+    def make_node(self, rack: Rack, template_name: str, tmpl: NodeTemplate, tenant: str | None, slot_u: int,
+                  name: str | None = None) -> Node:
         gpu = self.catalog.get(tmpl.gpu) if tmpl.gpu and tmpl.gpu in self.catalog else None
         tdp_w = gpu.tdp_w if gpu else 0.0
         nics = tmpl.nics.count if tmpl.nics else tmpl.gpus
         nic_gbps = tmpl.nics.speed_gbps if tmpl.nics else 400.0
-        name = f"{rack.name}-n{len(rack.nodes) + 1:02d}"
+        name = name or f"{rack.name}-n{len(rack.nodes) + 1:02d}"
         return Node(
             name=name, rack=rack.name, room=rack.room, template=template_name,
             gpu_model=gpu.name if gpu else None, gpus=tmpl.gpus, cpu_cores=tmpl.cpu_cores, ram_gib=tmpl.ram_gib,

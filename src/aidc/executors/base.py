@@ -29,6 +29,7 @@ class LaunchRequest:
     placement: tuple[tuple[str, tuple[int, ...]], ...]  # (node, GPU indices) pairs
     env: dict[str, str] = field(default_factory=dict)
     max_runtime_s: float | None = None
+    attempt: int = 1  # the job's launch count: an executor never starts the same attempt twice
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,21 @@ class ExecutorEvent:
     kind: Literal["running", "succeeded", "failed", "lost"]
     exit_code: int | None = None
     reason: str = ""
+    nodes: tuple[str, ...] = ()  # where the engine actually put it, when the engine placed it ("running")
+    attempt: int | None = None  # set by executors that can report late: an event for an older attempt is dropped
+
+
+@dataclass(frozen=True)
+class DiscoveredNode:
+    """A node an engine already knows (Slurm node, Ray node), to import into aidc's inventory."""
+
+    name: str
+    gpus: int
+    cpu_cores: int
+    ram_gib: float
+    gpu_model: str | None = None  # aidc catalog name when the engine says which GPU it is
+    partition: str = ""  # Slurm partition / Ray node group; becomes the rack name in the inventory
+    state: Literal["active", "draining", "down"] = "active"
 
 
 class Executor(Protocol):
@@ -58,3 +74,17 @@ class Executor(Protocol):
 
     def log_path(self, handle: dict[str, Any]) -> Path | None:
         """Where the job's combined stdout/stderr is written."""
+
+
+class DiscoversNodes(Protocol):
+    """Optional: an executor whose engine has its own node list (Slurm, Ray)."""
+
+    def discover(self) -> list[DiscoveredNode]:
+        """The engine's nodes now, with GPUs, CPUs and memory."""
+
+
+class ManagesNodes(Protocol):
+    """Optional: an executor that mirrors aidc's node drains into the engine (Slurm drain/resume)."""
+
+    def set_node_state(self, node: str, state: Literal["drain", "resume"], reason: str) -> None:
+        """Drain (no new work; running jobs go on until aidc requeues them) or resume a node."""

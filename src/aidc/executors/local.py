@@ -38,9 +38,12 @@ def _proc_start_ticks(pid: int) -> int | None:
 
 class LocalExecutor:
     name = "local"
-    capabilities = Capabilities(multi_node=False, preemption=True, checkpoint_restore=True, fractional_gpus=False)
 
-    def __init__(self) -> None:
+    def __init__(self, multi_node: bool = True) -> None:
+        """multi_node: run a job placed on several nodes as one process on this host with all its GPUs (the
+        embedded stand-in for a cluster, as in the demo); False refuses such jobs at submit."""
+        self.capabilities = Capabilities(multi_node=multi_node, preemption=True, checkpoint_restore=True,
+                                         fractional_gpus=False)
         self._lock = threading.Lock()
         self._watch: dict[int, dict[str, Any]] = {}  # job id -> handle (+ deadline)
         self._children: dict[int, subprocess.Popen[bytes]] = {}

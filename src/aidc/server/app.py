@@ -55,6 +55,7 @@ def startup(app: FastAPI, settings: Settings) -> None:
     from aidc.executors import get_executor
     from aidc.server.loop import SchedulingLoop
     from aidc.server.services import auth
+    from aidc.server.services.health import HealthMonitor
     from aidc.server.services.scheduler import Scheduler
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -69,9 +70,11 @@ def startup(app: FastAPI, settings: Settings) -> None:
         log.warning("created the admin user; its token is in %s", path)
     if settings.initial_datacenter is not None:
         _import_initial(app, settings.initial_datacenter)
-    app.state.executor = get_executor(settings.executor)
+    app.state.executor = get_executor(settings.executor, **settings.executor_options)
+    app.state.monitor = HealthMonitor(rules=settings.health_rules())
     scheduler = Scheduler(executor=app.state.executor, jobs_dir=settings.jobs_dir, policy=settings.policy,
-                          placement=settings.placement, isolate_tenants=settings.isolate_tenants)
+                          placement=settings.placement, isolate_tenants=settings.isolate_tenants,
+                          health=app.state.monitor)
     app.state.loop = SchedulingLoop(scheduler, app.state.sessions, settings.schedule_interval_s, app.state.metrics)
     if settings.start_loop:
         app.state.loop.start()
@@ -123,7 +126,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         problems = []
         for err in exc.errors():
-            path = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            path = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "request body"
             problems.append(f"{path}: {err.get('msg', 'invalid')}")
         return JSONResponse({"detail": "; ".join(problems), "errors": jsonable(exc.errors())}, status_code=422)
 
@@ -136,9 +139,10 @@ def jsonable(errors: object) -> object:
 
 def _add_routes(app: FastAPI) -> None:
     from aidc.server import web
-    from aidc.server.routers import admin, deployments, jobs, ui_api
+    from aidc.server.routers import admin, agents, deployments, jobs, ui_api
 
     app.include_router(admin.router)
+    app.include_router(agents.router)
     app.include_router(jobs.router)
     app.include_router(deployments.router)
     app.include_router(ui_api.router)

@@ -18,6 +18,47 @@ class Metrics:
         self.api_s = Histogram("aidc_api_request_seconds", "API latency", ["method", "route", "status"],
                                buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5), registry=self.registry)
 
+        node_gpu = ["node", "gpu"]
+        self.gpu_util = Gauge("aidc_node_gpu_utilization_percent", "GPU utilization reported by node agents", node_gpu,
+                              registry=self.registry)
+        self.gpu_power = Gauge("aidc_node_gpu_power_watts", "GPU power draw reported by node agents", node_gpu,
+                               registry=self.registry)
+        self.gpu_temp = Gauge("aidc_node_gpu_temperature_celsius", "GPU temperature reported by node agents", node_gpu,
+                              registry=self.registry)
+        self.gpu_mem = Gauge("aidc_node_gpu_memory_used_bytes", "GPU memory in use reported by node agents", node_gpu,
+                             registry=self.registry)
+        self.node_cpu = Gauge("aidc_node_cpu_percent", "Host CPU busy share reported by node agents", ["node"],
+                              registry=self.registry)
+        self.node_mem = Gauge("aidc_node_memory_used_bytes", "Host memory in use reported by node agents", ["node"],
+                              registry=self.registry)
+        self.node_seen = Gauge("aidc_node_heartbeat_timestamp_seconds", "Last agent heartbeat (epoch s)", ["node"],
+                               registry=self.registry)
+        self.job_gpu_util = Gauge("aidc_job_gpu_utilization_percent", "Mean utilization of a running job's GPUs",
+                                  ["job", "node"], registry=self.registry)
+
+    def observe_node(self, node: str, gpus: list[dict], host: dict) -> None:
+        """One agent heartbeat's telemetry (thread-safe: prometheus_client gauges lock)."""
+        import time
+
+        for g in gpus:
+            labels = {"node": node, "gpu": str(g.get("index", 0))}
+            self.gpu_util.labels(**labels).set(float(g.get("util_pct") or 0))
+            self.gpu_power.labels(**labels).set(float(g.get("power_w") or 0))
+            self.gpu_temp.labels(**labels).set(float(g.get("temp_c") or 0))
+            self.gpu_mem.labels(**labels).set(float(g.get("mem_used_gib") or 0) * 2**30)
+        self.node_cpu.labels(node=node).set(float(host.get("cpu_pct") or 0))
+        self.node_mem.labels(node=node).set(float(host.get("mem_used_gib") or 0) * 2**30)
+        self.node_seen.labels(node=node).set(time.time())
+
+    def observe_job(self, job_id: int, node: str, util_pct: float) -> None:
+        self.job_gpu_util.labels(job=str(job_id), node=node).set(util_pct)
+
+    def forget_job(self, job_id: int, node: str) -> None:
+        try:
+            self.job_gpu_util.remove(str(job_id), node)
+        except KeyError:
+            pass
+
     def observe_cycle(self, session: Session, stats) -> None:  # stats: CycleStats
         from aidc.server.services import jobs
 

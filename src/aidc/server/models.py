@@ -66,6 +66,10 @@ class NodeModel(Base):
     max_power_kw: Mapped[float] = mapped_column(Float, default=0.0)
     status: Mapped[str] = mapped_column(String(16), default="active")
     status_reason: Mapped[str] = mapped_column(Text, default="")
+    # node agent: last heartbeat, what it registered (host, CPUs, disks, GPUs), the latest telemetry
+    agent_seen_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    agent_info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    telemetry: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class JobModel(Base):
@@ -113,3 +117,38 @@ class EventModel(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (Index("ix_events_entity", "entity", "entity_id"),)
+
+
+class NodeSampleModel(Base):
+    """Telemetry history: one row per node every `sample_every_s` (the latest sample is on the node row)."""
+
+    __tablename__ = "node_samples"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id"))
+    at_s: Mapped[float] = mapped_column(Float)
+    gpu_util_pct: Mapped[float] = mapped_column(Float, default=0.0)  # mean over the node's GPUs
+    gpu_mem_used_gib: Mapped[float] = mapped_column(Float, default=0.0)
+    power_w: Mapped[float] = mapped_column(Float, default=0.0)  # GPUs' draw
+    max_temp_c: Mapped[float] = mapped_column(Float, default=0.0)
+    cpu_pct: Mapped[float] = mapped_column(Float, default=0.0)
+    mem_used_gib: Mapped[float] = mapped_column(Float, default=0.0)
+
+    __table_args__ = (Index("ix_node_samples_node_at", "node_id", "at_s"),)
+
+
+class RepairModel(Base):
+    """A node taken out of service by a health rule: open -> checking -> passed (back in service) | failed."""
+
+    __tablename__ = "repairs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id"))
+    rule: Mapped[str] = mapped_column(String(32))  # xid | ecc | temperature | heartbeat | failed_jobs | manual
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    opened_s: Mapped[float] = mapped_column(Float)
+    closed_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    checks: Mapped[int] = mapped_column(Integer, default=0)  # checks run so far
+    next_check_s: Mapped[float] = mapped_column(Float, default=0.0)
+    check_output: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ix_repairs_node_status", "node_id", "status"),)

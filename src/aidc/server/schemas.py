@@ -129,3 +129,77 @@ class UsageOut(BaseModel):
     gpu_hours: float
     energy_kwh: float
     cost_usd: float
+
+
+# -- node agents ---------------------------------------------------------------------------------
+NODE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+
+class AgentRegister(Body):
+    node: str = Field(min_length=1, max_length=128, pattern=NODE_NAME)
+    gpus: int = Field(ge=0, le=1024)
+    cpu_cores: int = Field(ge=1, le=100_000)
+    ram_gib: float = Field(gt=0)
+    gpu_model: str | None = Field(default=None, max_length=64, description="catalog name, for a node new to aidc")
+    gpu_names: list[str] = Field(default_factory=list, max_length=1024)
+    virtual_gpus: bool = False
+    hostname: str = Field(default="", max_length=256)
+    address: str = Field(default="127.0.0.1", max_length=256, description="where the node's jobs reach each other")
+    datacenter: str = Field(default="agents", max_length=128, pattern=NODE_NAME)
+    partition: str = Field(default="agents", max_length=128, pattern=NODE_NAME)
+    disks: list[dict[str, Any]] = Field(default_factory=list, max_length=64)
+    agent_version: str = Field(default="", max_length=32)
+
+
+class PartRef(Body):
+    job_id: int
+    attempt: int = Field(ge=1)
+    rank: int = Field(default=0, ge=0)
+
+
+class PartFinished(PartRef):
+    kind: str = Field(pattern=r"^(succeeded|failed|lost)$")
+    exit_code: int | None = None
+    reason: str = Field(default="", max_length=4096)
+
+
+class LogChunk(PartRef):
+    offset: int = Field(ge=0)
+    text: str = Field(max_length=1_000_000)
+
+
+class CheckResult(Body):
+    repair_id: int
+    passed: bool
+    output: str = Field(default="", max_length=100_000)
+
+
+class Heartbeat(Body):
+    gpus: list[dict[str, Any]] = Field(default_factory=list, max_length=1024)
+    host: dict[str, Any] = Field(default_factory=dict)
+    virtual: bool = False
+    running: list[PartRef] = Field(default_factory=list, max_length=10_000)
+    finished: list[PartFinished] = Field(default_factory=list, max_length=10_000)
+    logs: list[LogChunk] = Field(default_factory=list, max_length=1000)
+    check_result: CheckResult | None = None
+
+
+class RepairOut(BaseModel):
+    id: int
+    node: str
+    rule: str
+    reason: str
+    status: str
+    opened_s: float
+    closed_s: float | None
+    checks: int
+    check_output: str
+
+
+class ExecutorOut(BaseModel):
+    name: str
+    capabilities: dict[str, bool]
+
+
+class Discover(Body):
+    name: str = Field(min_length=1, max_length=128, pattern=NODE_NAME, description="datacenter to put the nodes in")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,7 +16,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="default: sqlite under data_dir")
     host: str = "127.0.0.1"
     port: int = Field(default=8700, ge=0, le=65535)
-    executor: str = Field(default="local", description="local (this host)")
+    executor: str = Field(default="local", description="local (this host), agent (node agents), slurm, ray")
+    executor_options: dict[str, Any] = Field(default_factory=dict,
+                                             description="the executor's keyword options, JSON in AIDC_EXECUTOR_OPTIONS")
     policy: str = Field(default="fairshare", description="scheduling policy (aidc.scheduling registry name)")
     placement: str = Field(default="consolidate", description="placement plugin")
     schedule_interval_s: float = Field(default=0.2, gt=0, le=60, description="loop period when idle")
@@ -25,6 +28,15 @@ class Settings(BaseSettings):
     start_loop: bool = Field(default=True, description="run the scheduling loop in the background")
     initial_datacenter: Path | None = Field(default=None, description="spec imported at start when none is")
     isolate_tenants: bool = Field(default=False, description="a job runs only on nodes its tenant owns")
+    # node agents and the health loop (see services/health.py)
+    heartbeat_interval_s: float = Field(default=5.0, gt=0, le=600, description="agents heartbeat this often")
+    heartbeat_misses: int = Field(default=3, ge=1, le=100, description="a node is lost after this many missed")
+    max_gpu_temp_c: float = Field(default=90.0, gt=0, description="hotter for a few heartbeats: drain")
+    failed_jobs_in_a_row: int = Field(default=3, ge=1, description="this many jobs failing on a node: drain")
+    repair_check_command: str | None = Field(default=None, description="agent check before a node returns; "
+                                             "default: the agent's built-in GPU check")
+    repair_check_retry_s: float = Field(default=30.0, gt=0)
+    repair_max_checks: int = Field(default=5, ge=1)
 
     @property
     def db_url(self) -> str:
@@ -35,3 +47,11 @@ class Settings(BaseSettings):
     @property
     def jobs_dir(self) -> Path:
         return self.data_dir / "jobs"
+
+    def health_rules(self):  # -> HealthRules (imported here: settings stay import-light)
+        from aidc.server.services.health import HealthRules
+
+        return HealthRules(heartbeat_interval_s=self.heartbeat_interval_s, heartbeat_misses=self.heartbeat_misses,
+                           max_gpu_temp_c=self.max_gpu_temp_c, failed_jobs_in_a_row=self.failed_jobs_in_a_row,
+                           check_command=self.repair_check_command, check_retry_s=self.repair_check_retry_s,
+                           max_checks=self.repair_max_checks)

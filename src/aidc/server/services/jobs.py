@@ -92,9 +92,19 @@ def check_feasible(session: Session, spec: JobSpec, tenant: TenantModel) -> None
                          field="gpus")
 
 
-def submit(session: Session, *, actor: Principal, data: Any, tenant: str | None = None) -> JobModel:
+def check_executor(spec: JobSpec, executor: Any) -> None:
+    """Refuse what the configured executor cannot do (its declared capabilities)."""
+    if executor is None:
+        return
+    if spec.nodes > 1 and not executor.capabilities.multi_node:
+        raise BadRequest(f"nodes: the {executor.name} executor runs a job on one node only and this job asks for "
+                         f"{spec.nodes} (run the server with the agent, slurm or ray executor)", field="nodes")
+
+
+def submit(session: Session, *, actor: Principal, data: Any, tenant: str | None = None, executor: Any = None) -> JobModel:
     spec = parse_spec(data)
     tenant_row = _tenant_for_submit(session, actor, tenant)
+    check_executor(spec, executor)
     check_feasible(session, spec, tenant_row)
     now = time.time()
     gpu_model = DEFAULT_CATALOG.canonical(spec.gpu_model) if spec.gpu_model else None

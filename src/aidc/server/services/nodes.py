@@ -55,6 +55,10 @@ def act(session: Session, *, actor: Principal, name: str, action: str, reason: s
         raise NotFound(f"unknown node action {action!r} (use {', '.join(ACTIONS)})")
     node = get(session, name=name)
     set_status(session, node=node, new=ACTIONS[action], actor=actor.user, reason=reason or action)
+    if ACTIONS[action] == NodeStatus.ACTIVE:
+        from aidc.server.services.health import close_by_person  # health builds on this module
+
+        close_by_person(session, node, actor.user)
     session.commit()
     inventory_changed()  # again after the commit, so no request caches the old inventory meanwhile
     return node

@@ -30,6 +30,7 @@ from aidc.server.models import JobModel, NodeModel
 from aidc.server.services import jobs as jobs_service
 from aidc.server.services import nodes as nodes_service
 from aidc.server.services import snapshot as snapshot_service
+from aidc.server.services.health import HealthMonitor
 from aidc.server.services.jobs import LIVE
 
 log = logging.getLogger("aidc.scheduler")
@@ -58,6 +59,8 @@ class Scheduler:
     isolate_tenants: bool = False
     eta_interval_s: float = 5.0  # forward-simulate the queue at most this often
     idle_decide_s: float = 2.0  # with no change seen, still decide this often (time-based policies)
+    health: HealthMonitor | None = None  # heartbeat loss and failed-job rules (services/health.py)
+    _engine_node_states: dict[str, str] = field(default_factory=dict, repr=False)  # mirrored into the engine
     _last_eta_s: float = field(default=0.0, repr=False)
     _dirty: bool = field(default=True, repr=False)
     _next_decide_s: float = field(default=0.0, repr=False)
@@ -72,8 +75,11 @@ class Scheduler:
         stats = CycleStats()
         try:
             changed = self.fold_events(session, stats)
+            if self.health is not None:
+                changed |= bool(self.health.check_heartbeats(session, time.time()))
             self.stop_orphans(session)
             changed |= self.drain_nodes(session)
+            self.mirror_node_states(session)
             session.commit()
             now = time.time()
             due = changed or self._dirty or now >= self._next_decide_s
@@ -99,7 +105,10 @@ class Scheduler:
         before = stats.finished
         for ev in self.executor.poll():
             job = session.get(JobModel, ev.job_id)
-            if job is None or job.status not in LIVE:
+            if job is None or job.status not in LIVE or (ev.attempt is not None and ev.attempt != job.attempts):
+                continue
+            if ev.kind == "running":  # the engine confirmed the start (and may say where it put the job)
+                self._confirm_running(session, job, ev)
                 continue
             job.exit_code = ev.exit_code
             if ev.kind == "lost":
@@ -109,8 +118,17 @@ class Scheduler:
                     jobs_service.set_status(session, job=job, new=JobStatus.RUNNING, actor=ACTOR, reason="launched")
                 new = JobStatus.SUCCEEDED if ev.kind == "succeeded" else JobStatus.FAILED
                 jobs_service.set_status(session, job=job, new=new, actor=ACTOR, reason=ev.reason or "exit code 0")
+                if self.health is not None and (new == JobStatus.SUCCEEDED or ev.exit_code not in (None, 0)):
+                    self.health.on_job_end(session, [n for n, _ in job.placement], job.id, new == JobStatus.SUCCEEDED)
             stats.finished += 1
         return stats.finished > before
+
+    def _confirm_running(self, session: Session, job: JobModel, ev) -> None:  # ev: ExecutorEvent
+        if ev.nodes and sorted(ev.nodes) != sorted(n for n, _ in job.placement):
+            per_node = max(1, job.gpus // len(ev.nodes))
+            job.placement = [[n, list(range(per_node))] for n in ev.nodes]
+        if job.status == JobStatus.STARTING.value:
+            jobs_service.set_status(session, job=job, new=JobStatus.RUNNING, actor=ACTOR, reason=ev.reason or "running")
 
     def stop_orphans(self, session: Session) -> None:
         """Processes whose job was cancelled or requeued through the API are stopped here."""
@@ -123,21 +141,47 @@ class Scheduler:
             self.executor.cancel(job_id, dict(job.handle) if job else {}, grace_s=5.0)
 
     def drain_nodes(self, session: Session) -> bool:
-        """Requeue the jobs of draining nodes; an empty draining node goes to maintenance. True if any."""
-        draining = list(session.scalars(select(NodeModel).where(NodeModel.status == NodeStatus.DRAINING.value)))
-        if not draining:
+        """Requeue the jobs of draining and down nodes; an empty draining node goes to maintenance.
+
+        A draining node's jobs get SIGTERM first (a job that checkpoints on it resumes from there); a
+        down node's jobs are requeued at once (their node is gone; they resume from their last checkpoint).
+        True if any node was handled.
+        """
+        out = list(session.scalars(select(NodeModel).where(
+            NodeModel.status.in_((NodeStatus.DRAINING.value, NodeStatus.DOWN.value)))))
+        if not out:
             return False
         live = list(session.scalars(select(JobModel).where(JobModel.status.in_(LIVE))))
-        for node in draining:
-            on_node = [j for j in live if any(n == node.name for n, _ in j.placement)]
+        changed = False
+        for node in out:
+            on_node = [j for j in live if j.status in LIVE and any(n == node.name for n, _ in j.placement)]
+            verb = "is draining" if node.status == NodeStatus.DRAINING.value else "is down"
             for job in on_node:
                 self.executor.cancel(job.id, dict(job.handle), grace_s=5.0)
                 jobs_service.set_status(session, job=job, new=JobStatus.PENDING, actor=ACTOR,
-                                        reason=f"requeued: node {node.name} is draining ({node.status_reason})")
-            if not on_node:
+                                        reason=f"requeued: node {node.name} {verb} ({node.status_reason})")
+                changed = True
+            if not on_node and node.status == NodeStatus.DRAINING.value:
                 nodes_service.set_status(session, node=node, new=NodeStatus.MAINTENANCE, actor=ACTOR,
                                          reason="drained: no jobs left")
-        return True
+                changed = True
+        return changed
+
+    def mirror_node_states(self, session: Session) -> None:
+        """Drain or resume nodes in the executor's engine (Slurm) when aidc takes them out or puts them back."""
+        set_state = getattr(self.executor, "set_node_state", None)
+        if set_state is None:
+            return
+        for name, status, reason in session.execute(select(NodeModel.name, NodeModel.status, NodeModel.status_reason)):
+            before = self._engine_node_states.get(name, "active")
+            if (status == "active") == (before == "active"):
+                self._engine_node_states[name] = status
+                continue
+            try:
+                set_state(name, "resume" if status == "active" else "drain", f"aidc: {status}: {reason}"[:200])
+                self._engine_node_states[name] = status
+            except Exception:  # noqa: BLE001 (tried again next cycle; logged)
+                log.exception("could not mirror node %s as %s into %s", name, status, self.executor.name)
 
     # -- decide and act -----------------------------------------------------------------------
     def decide(self, session: Session, stats: CycleStats) -> SchedulingPlan:
@@ -247,7 +291,7 @@ class Scheduler:
             env["AIDC_CHECKPOINT_DIR"] = spec["checkpoint_dir"]
         return LaunchRequest(job_id=job.id, name=job.name, command=command, workdir=workdir,
                              placement=tuple((n, tuple(i)) for n, i in placement), env=env,
-                             max_runtime_s=spec.get("max_runtime_s"))
+                             max_runtime_s=spec.get("max_runtime_s"), attempt=job.attempts)
 
     # -- restart ------------------------------------------------------------------------------
     def recover(self, session: Session) -> dict[str, int]:
