@@ -128,6 +128,28 @@ def test_floor_rack_then_node_then_gpus(chromium, site: Site) -> None:  # noqa: 
     page.close()
 
 
+def test_floor_shows_a_node_agents_telemetry(chromium, site: Site) -> None:  # noqa: ANN001
+    import httpx
+
+    auth = {"Authorization": f"Bearer {ADMIN}"}
+    r = httpx.post(f"{site.url}/api/v1/agents/register", headers=auth,
+                   json={"node": "h100-01-n02", "gpus": 8, "cpu_cores": 112, "ram_gib": 2048})
+    assert r.status_code == 200, r.text
+    gpus = [{"index": i, "util_pct": 90, "temp_c": 71, "power_w": 650} for i in range(8)]
+    assert httpx.post(f"{site.url}/api/v1/agents/h100-01-n02/heartbeat", headers=auth, json={"gpus": gpus}).status_code == 200
+    page = signed_in(chromium, site)
+    page.goto(f"{site.url}/ui/#/floor")
+    page.click("button[data-rack='h100-01']")
+    page.click("a[data-node='h100-01-n02']")
+    grid = page.wait_for_selector("#gpu-grid")
+    assert grid.inner_text().count("90% · 71 C · 650 W") == 8
+    assert "5.2 of" in page.inner_text("#node-detail") and "measured by its agent" in page.inner_text("#node-detail")
+    page.select_option("#colour", "temp")
+    page.screenshot(path=str(site.shots / "floor-telemetry-1280.png"), full_page=True)
+    assert not page.errors
+    page.close()
+
+
 def test_whatif_comparison_draws_its_charts(chromium, site: Site) -> None:  # noqa: ANN001
     page = signed_in(chromium, site)
     page.goto(f"{site.url}/ui/#/whatif")

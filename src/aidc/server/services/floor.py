@@ -13,7 +13,7 @@ from aidc.server.models import JobModel, NodeModel
 from aidc.server.security import Principal
 from aidc.server.services import datacenters
 from aidc.server.services.jobs import LIVE
-from aidc.server.services.overview import node_power_kw
+from aidc.server.services.overview import measured, node_power_kw
 
 
 def gpu_holders(session: Session, *, actor: Principal) -> dict[str, dict[int, int | None]]:
@@ -29,11 +29,17 @@ def gpu_holders(session: Session, *, actor: Principal) -> dict[str, dict[int, in
 
 def _node(row: NodeModel, holders: dict[int, int | None], slot_u: int, height_u: int) -> dict[str, Any]:
     used = len(holders)
+    m = measured(row)
+    gpus = (m or {}).get("gpus", {})
     return {"name": row.name, "gpu_model": row.gpu_model, "gpus": row.gpus, "gpus_used": used,
             "status": row.status, "status_reason": row.status_reason, "tenant": row.tenant,
             "slot_u": slot_u, "height_u": height_u, "max_power_kw": row.max_power_kw,
-            "power_kw": round(node_power_kw(row, used), 3),
-            "gpu_jobs": [{"index": i, "busy": i in holders, "job_id": holders.get(i)} for i in range(row.gpus)]}
+            "power_kw": round(node_power_kw(row, used), 3), "power_measured": m is not None,
+            "telemetry": None if m is None else {k: m[k] for k in ("at_s", "gpu_util_pct", "gpu_power_w", "max_temp_c",
+                                                                     "virtual")},
+            "gpu_jobs": [{"index": i, "busy": i in holders, "job_id": holders.get(i),
+                          **({"util_pct": gpus[i].get("util_pct"), "temp_c": gpus[i].get("temp_c"),
+                              "power_w": gpus[i].get("power_w")} if i in gpus else {})} for i in range(row.gpus)]}
 
 
 def racks(session: Session, *, actor: Principal, name: str) -> dict[str, Any]:

@@ -18,10 +18,29 @@ IDLE_POWER_FRACTION = 0.3  # share of a node's max power it draws with every GPU
 HISTORY_POINTS = 60
 
 
+TELEMETRY_FRESH_S = 120.0  # an agent's sample older than this is not shown as "now"
+
+
+def measured(node: NodeModel, now_s: float | None = None) -> dict[str, Any] | None:
+    """The node agent's latest sample summarised (mean GPU utilization, GPU watts, hottest GPU), if fresh."""
+    t = node.telemetry or {}
+    gpus = t.get("gpus") or []
+    if not gpus or (now_s if now_s is not None else time.time()) - float(t.get("at_s") or 0) > TELEMETRY_FRESH_S:
+        return None
+    return {"at_s": t["at_s"], "gpu_util_pct": sum(float(g.get("util_pct") or 0) for g in gpus) / len(gpus),
+            "gpu_power_w": sum(float(g.get("power_w") or 0) for g in gpus),
+            "max_temp_c": max(float(g.get("temp_c") or 0) for g in gpus), "virtual": bool(t.get("virtual")),
+            "gpus": {int(g.get("index", i)): g for i, g in enumerate(gpus)}}
+
+
 def node_power_kw(node: NodeModel, gpus_used: int) -> float:
-    """Estimated draw from allocation: idle floor plus the busy share of max power; 0 when down or in maintenance."""
+    """The agent's measured GPU draw when there is one; else estimated from allocation (idle floor plus the
+    busy share of max power). 0 when down or in maintenance."""
     if node.status in ("down", "maintenance"):
         return 0.0
+    m = measured(node)
+    if m is not None:
+        return m["gpu_power_w"] / 1000.0
     busy = gpus_used / node.gpus if node.gpus else 0.0
     return node.max_power_kw * (IDLE_POWER_FRACTION + (1 - IDLE_POWER_FRACTION) * busy)
 
@@ -92,6 +111,7 @@ def overview(session: Session, *, actor: Principal, hours: float = 6.0, now_s: f
         "gpus_allocated": allocated,
         "utilization": allocated / total if total else 0.0,
         "power_kw": round(sum(node_power_kw(n, len(used.get(n.name, ()))) for n in nodes), 3),
+        "telemetry": telemetry_summary(nodes, now),
         "power_max_kw": round(sum(n.max_power_kw for n in nodes), 3),
         "history": history(session, nodes, now_s=now, hours=hours),
         "queue_depth": {t: n for t, n in queue_depth(session).items() if t in visible},
@@ -99,3 +119,12 @@ def overview(session: Session, *, actor: Principal, hours: float = 6.0, now_s: f
                       if t in visible],
         "events": recent_events(session, actor=actor),
     }
+
+
+def telemetry_summary(nodes: list[NodeModel], now_s: float) -> dict[str, Any]:
+    """Fleet figures from node agents: how many nodes report, their mean GPU utilization and GPU power."""
+    samples = [m for m in (measured(n, now_s) for n in nodes) if m is not None]
+    return {"nodes_reporting": len(samples),
+            "gpu_util_pct": sum(m["gpu_util_pct"] for m in samples) / len(samples) if samples else None,
+            "gpu_power_kw": round(sum(m["gpu_power_w"] for m in samples) / 1000.0, 3) if samples else None,
+            "max_temp_c": max((m["max_temp_c"] for m in samples), default=None)}

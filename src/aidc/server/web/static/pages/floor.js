@@ -14,8 +14,12 @@ function ramp(x) {
 const MODES = {
   power: { label: "power draw", rack: (r) => ramp(r.power_kw / (r.power_budget_kw || 1)), node: (n) => ramp(n.power_kw / (n.max_power_kw || 1)),
     legend: () => [["low", ramp(0.1)], ["half the budget", ramp(0.5)], ["at the budget", ramp(1)]] },
-  util: { label: "GPU utilization", rack: (r) => r.gpus ? ramp(r.utilization) : "#f1f5f9", node: (n) => n.gpus ? ramp(n.gpus_used / n.gpus) : "#f1f5f9",
+  util: { label: "GPU utilization", rack: (r) => r.gpus ? ramp(r.utilization) : "#f1f5f9",
+    node: (n) => !n.gpus ? "#f1f5f9" : ramp(n.telemetry ? n.telemetry.gpu_util_pct / 100 : n.gpus_used / n.gpus),
     legend: () => [["idle", ramp(0)], ["half", ramp(0.5)], ["full", ramp(1)], ["no GPUs", "#f1f5f9"]] },
+  temp: { label: "GPU temperature", rack: (r) => ramp(Math.max(0, ...r.nodes.map((n) => n.telemetry ? n.telemetry.max_temp_c : 0)) / 95),
+    node: (n) => n.telemetry ? ramp(n.telemetry.max_temp_c / 95) : "#f1f5f9",
+    legend: () => [["30 C", ramp(30 / 95)], ["60 C", ramp(60 / 95)], ["90 C", ramp(90 / 95)], ["no agent", "#f1f5f9"]] },
   health: { label: "health", rack: (r) => HEALTH[r.health], node: (n) => NODE_HEALTH[n.status] || "#e5e7eb",
     legend: () => Object.entries(NODE_HEALTH) },
 };
@@ -30,11 +34,13 @@ function rackTile(r, mode, onPick, selected) {
 
 function nodeDetail(n, staff, act) {
   const gpus = h("div", { class: "gpus", id: "gpu-grid" }, n.gpu_jobs.map((g) => h("div", { class: `gpu${g.busy ? " busy" : ""}` },
-    `GPU ${g.index}`, h("br"), g.busy ? (g.job_id ? h("a", { href: `#/jobs/${g.job_id}` }, `job ${g.job_id}`) : "busy") : "idle")));
+    `GPU ${g.index}`, h("br"), g.busy ? (g.job_id ? h("a", { href: `#/jobs/${g.job_id}` }, `job ${g.job_id}`) : "busy") : "idle",
+    g.util_pct != null ? h("span", { class: "gpu-telemetry muted" }, h("br"), `${num(g.util_pct, 0)}% · ${num(g.temp_c, 0)} C · ${num(g.power_w, 0)} W`) : null)));
+  const source = n.power_measured ? `GPU draw measured by its agent${n.telemetry.virtual ? " (virtual GPUs)" : ""}` : "estimated from allocation";
   const actions = staff ? h("div", { class: "actions" }, ["cordon", "drain", "uncordon", "maintenance"].map((a) =>
     h("button", { class: "small secondary", "data-action": a, onclick: () => act(n.name, a) }, a))) : null;
   return h("section", { class: "card", id: "node-detail" }, h("h2", {}, `Node ${n.name} `, badge(n.status)),
-    h("p", { class: "muted" }, `${n.gpu_model || "CPU only"} · ${n.gpus_used}/${n.gpus} GPUs in use · ${num(n.power_kw)} of ${num(n.max_power_kw)} kW (estimated from allocation) · U${n.slot_u}–${n.slot_u + n.height_u - 1}`,
+    h("p", { class: "muted" }, `${n.gpu_model || "CPU only"} · ${n.gpus_used}/${n.gpus} GPUs in use · ${num(n.power_kw)} of ${num(n.max_power_kw)} kW (${source}) · U${n.slot_u}–${n.slot_u + n.height_u - 1}`,
       n.status_reason ? ` · ${n.status_reason}` : ""), actions, n.gpus ? gpus : null);
 }
 
@@ -68,7 +74,7 @@ export async function mount(el, { staff }) {
       h("p", { class: "muted" }, `${rack.room}, row ${rack.row}, position ${rack.position + 1} · ${rack.cooling} cooling · ${num(rack.power_kw)} of ${num(rack.power_budget_kw, 0)} kW · ${pct(rack.utilization)} of GPUs in use`),
       table([{ label: "node", cell: (n) => h("a", { href: "#/floor", "data-node": n.name, onclick: (ev) => { ev.preventDefault(); nodeName = n.name; draw(); } }, n.name) },
         { label: "status", cell: (n) => badge(n.status) }, { label: "GPUs", cell: (n) => n.gpus ? `${n.gpus_used}/${n.gpus} ${n.gpu_model}` : "—" },
-        { label: "power (est.)", cell: (n) => `${num(n.power_kw)} kW` }, { label: "tenant", cell: (n) => n.tenant || "shared" }], rack.nodes)),
+        { label: "power", cell: (n) => `${num(n.power_kw)} kW${n.power_measured ? "" : " (est.)"}` }, { label: "tenant", cell: (n) => n.tenant || "shared" }], rack.nodes)),
       node ? nodeDetail(node, staff, act) : null);
   }
 

@@ -22,7 +22,9 @@ export async function mount(el) {
     const pending = Object.values(o.queue_depth).reduce((a, b) => a + b, 0);
     fill(stats, card("GPUs", num(o.gpus_total, 0), `${num(o.gpus_allocated, 0)} allocated`),
       card("Utilization", pct(o.utilization)), card("Power (est.)", `${num(o.power_kw)} kW`, `of ${num(o.power_max_kw)} kW max`),
-      card("Pending jobs", num(pending, 0)));
+      card("Pending jobs", num(pending, 0)),
+      o.telemetry.nodes_reporting ? card("GPU telemetry", `${num(o.telemetry.gpu_util_pct, 0)}% busy`,
+        `${num(o.telemetry.gpu_power_kw)} kW GPU draw, hottest ${num(o.telemetry.max_temp_c, 0)} C, ${o.telemetry.nodes_reporting} nodes reporting`) : null);
     const models = Object.keys(o.gpus_by_state);
     chart(byState, STATES.map(([s, color]) => ({ type: "bar", name: s, x: models, y: models.map((m) => o.gpus_by_state[m][s]), marker: { color } })),
       { barmode: "stack", yaxis: { title: "GPUs" } });
