@@ -83,3 +83,15 @@ def _alive(pid_file: Path) -> bool:
         return True
     except (ProcessLookupError, ValueError, FileNotFoundError):
         return False
+
+
+def test_the_documented_two_node_example_runs(cluster: AgentCluster) -> None:
+    import yaml
+
+    from tests.conftest import EXAMPLES
+
+    spec = yaml.safe_load((EXAMPLES / "jobs" / "two-node-hello.yaml").read_text())
+    job_id = cluster.submit(spec)
+    cluster.wait(lambda: cluster.job(job_id)["status"] == "succeeded")
+    first = cluster.job(job_id)["placement"][0][0]
+    assert cluster.logs(job_id).startswith(f"rank 0 of 2 on {first}, GPUs 0,1,2,3, master 127.0.0.1:")
