@@ -52,3 +52,23 @@ def test_prompts_go_only_to_running_loopback_deployments(local_api: Api) -> None
     local_api.wait_status(remote["id"], {"running"})
     r = local_api.call("POST", f"/api/v1/deployments/{remote['id']}/prompt", json={"prompt": "hi"})
     assert r.status_code == 422 and "only passed to loopback" in r.json()["detail"]
+
+
+def test_a_deployment_with_replicas_becomes_one_job_per_replica(api: Api) -> None:
+    spec = {"name": "chat", "kind": "serve", "command": "sleep 60", "gpus": 1, "replicas": 3,
+            "workload_config": {"port": 18001}}
+    r = api.submit(spec, tenant="research")
+    assert r.status_code == 201, r.text
+    ids = r.json()["replica_ids"]
+    assert len(ids) == 3 and r.json()["id"] == ids[0]
+    jobs = [api.call("GET", f"/api/v1/jobs/{i}").json() for i in ids]
+    assert [j["name"] for j in jobs] == ["chat-r0", "chat-r1", "chat-r2"]
+    assert [j["spec"]["workload_config"]["port"] for j in jobs] == [18001, 18002, 18003]
+    assert [j["spec"]["env"]["AIDC_REPLICA"] for j in jobs] == ["0", "1", "2"]
+    listed = [d for d in api.call("GET", "/api/v1/deployments").json() if d["deployment"] == "chat"]
+    assert sorted((d["replica"], d["endpoint"]) for d in listed) == [
+        (0, "http://127.0.0.1:18001"), (1, "http://127.0.0.1:18002"), (2, "http://127.0.0.1:18003")]
+    bad = api.submit({**spec, "name": "one-url", "env": {"AIDC_ENDPOINT": "http://127.0.0.1:9"}}, tenant="research")
+    assert bad.status_code == 422 and "replicas: with several replicas give workload_config.port" in bad.json()["detail"]
+    for i in ids:
+        api.call("POST", f"/api/v1/jobs/{i}/cancel", json={})

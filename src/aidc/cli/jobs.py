@@ -55,6 +55,11 @@ def submit(spec: Path = typer.Argument(..., help="Job spec (YAML)."),
     if as_json:
         print_json(job)
         return
+    if len(job.get("replica_ids") or []) > 1:
+        ids = ", ".join(map(str, job["replica_ids"]))
+        console().print(f"submitted deployment {job['spec']['env'].get('AIDC_DEPLOYMENT')}: "
+                        f"{len(job['replica_ids'])} replicas as jobs {ids} for {job['tenant']}")
+        return
     console().print(f"submitted job {job['id']} ({job['name']}) for {job['tenant']}: {job['status']}")
 
 

@@ -113,6 +113,7 @@ class JobOut(BaseModel):
     preemptions: int
     exit_code: int | None
     spec: dict[str, Any]
+    replica_ids: list[int] = Field(default_factory=list, description="on submit of a serve job with replicas: all of them")
 
 
 class EventOut(BaseModel):

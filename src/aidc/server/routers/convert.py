@@ -18,7 +18,7 @@ def job_out(session: Session, job: JobModel, *, user: str | None = None) -> JobO
                   kind=job.kind, status=job.status, reason=job.reason, gpus=job.gpus, gpu_model=job.gpu_model,
                   priority=job.priority, submitted_s=job.submitted_s, started_s=job.started_s, finished_s=job.finished_s,
                   eta_s=job.eta_s, placement=job.placement, attempts=job.attempts, preemptions=job.preemptions,
-                  exit_code=job.exit_code, spec=job.spec)
+                  exit_code=job.exit_code, spec=job.spec, replica_ids=getattr(job, "replica_ids", []))
 
 
 def tenant_out(row: TenantModel) -> TenantOut:

@@ -23,6 +23,8 @@ class PromptIn(Body):
 def list_deployments(session: SessionDep, me: PrincipalDep) -> list[dict[str, Any]]:
     rows = jobs.list_visible(session, actor=me, kind="serve", limit=500)
     return [{"id": j.id, "name": j.name, "status": j.status, "replicas": j.spec.get("replicas", 1),
+             "deployment": (j.spec.get("env") or {}).get("AIDC_DEPLOYMENT", j.name),
+             "replica": int((j.spec.get("env") or {}).get("AIDC_REPLICA", 0)),
              "endpoint": deployments.endpoint_of(j), "started_s": j.started_s} for j in rows]
 
 

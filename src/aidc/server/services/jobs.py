@@ -102,21 +102,48 @@ def check_executor(spec: JobSpec, executor: Any) -> None:
 
 
 def submit(session: Session, *, actor: Principal, data: Any, tenant: str | None = None, executor: Any = None) -> JobModel:
+    """Accept a job (all of it or nothing). A serve job with `replicas: N` becomes N jobs, one per replica
+    (see `replica_specs`); the first is returned and `JobModel.replica_ids` lists all."""
     spec = parse_spec(data)
     tenant_row = _tenant_for_submit(session, actor, tenant)
     check_executor(spec, executor)
     check_feasible(session, spec, tenant_row)
     now = time.time()
     gpu_model = DEFAULT_CATALOG.canonical(spec.gpu_model) if spec.gpu_model else None
-    job = JobModel(name=spec.name, tenant_id=tenant_row.id, user_id=actor.user_id, kind=spec.kind,
-                   spec=spec.model_dump(mode="json"), gpus=spec.gpus, gpu_model=gpu_model, priority=spec.priority,
-                   status=JobStatus.PENDING.value, reason="waiting for the next scheduling cycle",
-                   submitted_s=now, queued_s=now)
-    session.add(job)
+    rows = []
+    for one in replica_specs(spec):
+        job = JobModel(name=one.name, tenant_id=tenant_row.id, user_id=actor.user_id, kind=one.kind,
+                       spec=one.model_dump(mode="json"), gpus=one.gpus, gpu_model=gpu_model, priority=one.priority,
+                       status=JobStatus.PENDING.value, reason="waiting for the next scheduling cycle",
+                       submitted_s=now, queued_s=now)
+        session.add(job)
+        rows.append(job)
     session.flush()
-    events.record(session, entity="job", entity_id=job.id, actor=actor.user, to_status="pending", reason="submitted", at_s=now)
+    for job in rows:
+        why = "submitted" if len(rows) == 1 else f"submitted: replica {rows.index(job) + 1} of {len(rows)} of {spec.name}"
+        events.record(session, entity="job", entity_id=job.id, actor=actor.user, to_status="pending", reason=why, at_s=now)
     session.commit()
-    return job
+    rows[0].replica_ids = [j.id for j in rows]  # type: ignore[attr-defined] (a response detail, not a column)
+    return rows[0]
+
+
+def replica_specs(spec: JobSpec) -> list[JobSpec]:
+    """A deployment's replicas: `<name>-r<i>`, each told its index (AIDC_REPLICA, AIDC_REPLICAS, AIDC_DEPLOYMENT)
+    and, when the workload serves on `workload_config.port`, listening on port + i (so replicas on one host
+    do not collide)."""
+    if spec.kind != "serve" or spec.replicas == 1:
+        return [spec]
+    if spec.env.get("AIDC_ENDPOINT"):
+        raise BadRequest("replicas: with several replicas give workload_config.port (replica i listens on port + i), "
+                         "not one env.AIDC_ENDPOINT for all", field="replicas")
+    out = []
+    for i in range(spec.replicas):
+        config = dict(spec.workload_config)
+        if config.get("port"):
+            config["port"] = int(config["port"]) + i
+        env = {**spec.env, "AIDC_REPLICA": str(i), "AIDC_REPLICAS": str(spec.replicas), "AIDC_DEPLOYMENT": spec.name}
+        out.append(spec.model_copy(update={"name": f"{spec.name}-r{i}"[:128], "workload_config": config, "env": env}))
+    return out
 
 
 def _tenant_for_submit(session: Session, actor: Principal, tenant: str | None) -> TenantModel:
