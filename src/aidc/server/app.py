@@ -55,6 +55,7 @@ def startup(app: FastAPI, settings: Settings) -> None:
     from aidc.executors import get_executor
     from aidc.server.loop import SchedulingLoop
     from aidc.server.services import auth
+    from aidc.server.services.batch import SubmitBatcher
     from aidc.server.services.health import HealthMonitor
     from aidc.server.services.scheduler import Scheduler
 
@@ -70,6 +71,7 @@ def startup(app: FastAPI, settings: Settings) -> None:
         log.warning("created the admin user; its token is in %s", path)
     if settings.initial_datacenter is not None:
         _import_initial(app, settings.initial_datacenter)
+    app.state.batcher = SubmitBatcher(app.state.sessions)
     app.state.executor = get_executor(settings.executor, **settings.executor_options)
     app.state.monitor = HealthMonitor(rules=settings.health_rules())
     scheduler = Scheduler(executor=app.state.executor, jobs_dir=settings.jobs_dir, policy=settings.policy,
@@ -95,6 +97,8 @@ def _import_initial(app: FastAPI, path: Path) -> None:
 def shutdown(app: FastAPI) -> None:
     if app.state.loop is not None:
         app.state.loop.stop()
+    if getattr(app.state, "batcher", None) is not None:
+        app.state.batcher.stop()
     finish = getattr(getattr(app.state, "executor", None), "finish_stops", None)
     if finish is not None:  # jobs asked to stop are not left half-stopped (running jobs stay running)
         finish(timeout_s=10.0)
@@ -103,17 +107,42 @@ def shutdown(app: FastAPI) -> None:
 
 
 def _add_middleware(app: FastAPI, settings: Settings) -> None:
-    @app.middleware("http")
-    async def limits_and_timing(request: Request, call_next):  # noqa: ANN001, ANN202
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
-            return JSONResponse({"detail": f"request body over {settings.max_body_bytes} bytes"}, status_code=413)
+    app.add_middleware(LimitsAndTiming, max_body_bytes=settings.max_body_bytes, metrics=app.state.metrics)
+
+
+class LimitsAndTiming:
+    """Refuse oversized bodies (413) and time every request into the API latency histogram.
+
+    A plain ASGI middleware: FastAPI's `@app.middleware("http")` wraps each request in an extra task
+    and stream, which cost the hot submit path about a fifth of its time.
+    """
+
+    def __init__(self, app, *, max_body_bytes: int, metrics: Metrics) -> None:  # noqa: ANN001
+        self.app, self.max_body_bytes, self.metrics = app, max_body_bytes, metrics
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or ()).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+            response = JSONResponse({"detail": f"request body over {self.max_body_bytes} bytes"}, status_code=413)
+            await response(scope, receive, send)
+            return
         t0 = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        app.state.metrics.api_s.labels(method=request.method, route=getattr(route, "path", "other"),
-                                       status=str(response.status_code)).observe(time.perf_counter() - t0)
-        return response
+        status = {"code": 500}
+
+        async def send_timed(message) -> None:  # noqa: ANN001
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_timed)
+        finally:
+            route = scope.get("route")
+            self.metrics.api_s.labels(method=scope["method"], route=getattr(route, "path", "other"),
+                                      status=str(status["code"])).observe(time.perf_counter() - t0)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -157,4 +186,6 @@ def _add_routes(app: FastAPI) -> None:
     def metrics(me=Depends(get_principal)) -> Response:  # noqa: ANN001, B008
         if not me.is_staff:
             raise Forbidden("metrics are for operators and admins")
+        with app.state.sessions() as session:  # queue and allocation gauges are read at scrape time
+            app.state.metrics.refresh_gauges(session)
         return Response(app.state.metrics.render(), media_type="text/plain; version=0.0.4")

@@ -1,8 +1,13 @@
-"""FastAPI dependencies: a database session per request and the authenticated caller."""
+"""FastAPI dependencies: a database session per request and the authenticated caller.
+
+Both are `async` on purpose: FastAPI runs a sync dependency on a worker thread, and each hop between
+the event loop and a thread costs more than what these do (a Session object connects lazily, on first
+use in the endpoint's own thread; a token is resolved from a 5 s in-memory cache, else one indexed read).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,7 +17,7 @@ from aidc.server.security import Principal
 from aidc.server.services import auth
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     with request.app.state.sessions() as session:
         yield session
 
@@ -20,7 +25,7 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_principal(request: Request, session: SessionDep) -> Principal:
+async def get_principal(request: Request, session: SessionDep) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     return auth.resolve(session, token.strip() if scheme.lower() == "bearer" else None)

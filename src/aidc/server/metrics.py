@@ -59,10 +59,10 @@ class Metrics:
         except KeyError:
             pass
 
-    def observe_cycle(self, session: Session, stats) -> None:  # stats: CycleStats
+    def refresh_gauges(self, session: Session) -> None:
+        """Queue depth, running jobs and allocation from the database (called per scrape, not per cycle)."""
         from aidc.server.services import jobs
 
-        self.cycle_s.observe(stats.duration_s)
         self.queue_depth.clear()
         for tenant, n in jobs.queue_depth(session).items():
             self.queue_depth.labels(tenant=tenant).set(n)

@@ -19,7 +19,8 @@ MAX_LOG_BYTES = 1_048_576
 @router.post("/jobs", status_code=201, response_model=JobOut)
 def submit(body: JobSubmit, request: Request, session: SessionDep, me: PrincipalDep) -> JobOut:
     job = jobs.submit(session, actor=me, data=body.spec, tenant=body.tenant,
-                      executor=getattr(request.app.state, "executor", None))
+                      executor=getattr(request.app.state, "executor", None),
+                      batcher=getattr(request.app.state, "batcher", None))
     wake(request)
     return job_out(session, job, user=me.user)
 

@@ -101,9 +101,11 @@ def check_executor(spec: JobSpec, executor: Any) -> None:
                          f"{spec.nodes} (run the server with the agent, slurm or ray executor)", field="nodes")
 
 
-def submit(session: Session, *, actor: Principal, data: Any, tenant: str | None = None, executor: Any = None) -> JobModel:
+def submit(session: Session, *, actor: Principal, data: Any, tenant: str | None = None, executor: Any = None,
+           batcher: Any = None) -> JobModel:
     """Accept a job (all of it or nothing). A serve job with `replicas: N` becomes N jobs, one per replica
-    (see `replica_specs`); the first is returned and `JobModel.replica_ids` lists all."""
+    (see `replica_specs`); the first is returned and `JobModel.replica_ids` lists all. With a `batcher`
+    (services/batch.py, the server's) the rows are written by its group-commit thread."""
     spec = parse_spec(data)
     tenant_row = _tenant_for_submit(session, actor, tenant)
     check_executor(spec, executor)
@@ -116,13 +118,18 @@ def submit(session: Session, *, actor: Principal, data: Any, tenant: str | None 
                        spec=one.model_dump(mode="json"), gpus=one.gpus, gpu_model=gpu_model, priority=one.priority,
                        status=JobStatus.PENDING.value, reason="waiting for the next scheduling cycle",
                        submitted_s=now, queued_s=now)
-        session.add(job)
         rows.append(job)
-    session.flush()
-    for job in rows:
-        why = "submitted" if len(rows) == 1 else f"submitted: replica {rows.index(job) + 1} of {len(rows)} of {spec.name}"
-        events.record(session, entity="job", entity_id=job.id, actor=actor.user, to_status="pending", reason=why, at_s=now)
-    session.commit()
+    reasons = ["submitted" if len(rows) == 1 else f"submitted: replica {i + 1} of {len(rows)} of {spec.name}"
+               for i in range(len(rows))]
+    if batcher is not None:
+        batcher.submit(rows, actor=actor.user, reasons=reasons)
+    else:
+        session.add_all(rows)
+        session.flush()
+        for job, why in zip(rows, reasons):
+            events.record(session, entity="job", entity_id=job.id, actor=actor.user, to_status="pending", reason=why,
+                          at_s=now)
+        session.commit()
     rows[0].replica_ids = [j.id for j in rows]  # type: ignore[attr-defined] (a response detail, not a column)
     return rows[0]
 
