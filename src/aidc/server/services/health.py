@@ -7,6 +7,7 @@ Rules (all configurable through `HealthRules`, from the server settings):
 - temperature: a GPU at or above `max_gpu_temp_c` for `hot_samples` heartbeats in a row.
 - failed_jobs: `failed_jobs_in_a_row` different jobs failed on the node with none succeeding between.
 - heartbeat: no heartbeat for `heartbeat_misses` intervals: the node is down, its jobs are requeued.
+- engine: the executor's engine (Slurm, Ray) reports the node down; it comes back when the engine does.
 The first four drain the node (its jobs get SIGTERM to checkpoint, then go back to the queue); once
 empty it is in maintenance, and its agent runs the check (`check_command`, or the agent's built-in
 GPU check). A pass puts it back to active and closes the repair; a failure retries after
@@ -54,7 +55,7 @@ class HealthRules:
 
 @dataclass(frozen=True)
 class Finding:
-    rule: Literal["xid", "ecc", "temperature", "failed_jobs", "heartbeat"]
+    rule: Literal["xid", "ecc", "temperature", "failed_jobs", "heartbeat", "engine"]
     reason: str
 
 
@@ -127,6 +128,27 @@ class HealthMonitor:
                                                          f"{self.rules.heartbeat_interval_s:g} s)"), NodeStatus.DOWN)
             lost.append(node.name)
         return lost
+
+    # -- the engine's own view (scheduler thread) ---------------------------------------------
+    def on_engine_states(self, session: Session, states: dict[str, str], engine: str) -> list[str]:
+        """Nodes the engine (Slurm, Ray) reports down go down in aidc, with a repair; when the engine
+        reports one back, a repair opened for that reason passes. Returns the nodes that changed."""
+        changed = []
+        rows = session.scalars(select(NodeModel).where(NodeModel.name.in_(list(states))))
+        for node in rows:
+            state = states[node.name]
+            if state == "down" and node.status not in (NodeStatus.DOWN.value, NodeStatus.MAINTENANCE.value):
+                take_out(session, node, Finding("engine", f"{engine} reports the node down"), NodeStatus.DOWN)
+                changed.append(node.name)
+            elif state == "active" and node.status == NodeStatus.DOWN.value:
+                repair = open_repair(session, node.id)
+                if repair is not None and repair.rule == "engine":
+                    repair.status, repair.closed_s = "passed", time.time()
+                    repair.check_output = f"{engine} reports the node up again"
+                    nodes_service.set_status(session, node=node, new=NodeStatus.ACTIVE, actor=ACTOR,
+                                             reason=f"{engine} reports it up again (repair {repair.id})")
+                    changed.append(node.name)
+        return changed
 
     # -- repair checks (request threads) ------------------------------------------------------
     def due_check(self, session: Session, node: NodeModel, now_s: float) -> dict[str, Any] | None:

@@ -61,6 +61,8 @@ class Scheduler:
     idle_decide_s: float = 2.0  # with no change seen, still decide this often (time-based policies)
     health: HealthMonitor | None = None  # heartbeat loss and failed-job rules (services/health.py)
     _engine_node_states: dict[str, str] = field(default_factory=dict, repr=False)  # mirrored into the engine
+    engine_poll_s: float = 5.0  # ask an engine with its own node list (Slurm, Ray) which nodes are down
+    _next_engine_poll_s: float = field(default=0.0, repr=False)
     _last_eta_s: float = field(default=0.0, repr=False)
     _dirty: bool = field(default=True, repr=False)
     _next_decide_s: float = field(default=0.0, repr=False)
@@ -77,6 +79,7 @@ class Scheduler:
             changed = self.fold_events(session, stats)
             if self.health is not None:
                 changed |= bool(self.health.check_heartbeats(session, time.time()))
+                changed |= self.engine_health(session)
             self.stop_orphans(session)
             changed |= self.drain_nodes(session)
             self.mirror_node_states(session)
@@ -112,6 +115,7 @@ class Scheduler:
                 continue
             job.exit_code = ev.exit_code
             if ev.kind == "lost":
+                self._next_engine_poll_s = 0.0  # a lost job often means a lost node: ask the engine now
                 jobs_service.set_status(session, job=job, new=JobStatus.PENDING, actor=ACTOR, reason=f"requeued: {ev.reason}")
             else:
                 if job.status == JobStatus.STARTING.value:
@@ -166,6 +170,20 @@ class Scheduler:
                                          reason="drained: no jobs left")
                 changed = True
         return changed
+
+    def engine_health(self, session: Session) -> bool:
+        """Every engine_poll_s (at once after a job was lost): nodes the engine reports down go down here."""
+        discover = getattr(self.executor, "discover", None)
+        now = time.monotonic()
+        if discover is None or self.health is None or now < self._next_engine_poll_s:
+            return False
+        self._next_engine_poll_s = now + self.engine_poll_s
+        try:
+            states = {n.name: n.state for n in discover()}
+        except Exception:  # noqa: BLE001 (the engine may be briefly away; asked again next time)
+            log.warning("could not ask %s for its nodes", self.executor.name, exc_info=True)
+            return False
+        return bool(self.health.on_engine_states(session, states, self.executor.name))
 
     def mirror_node_states(self, session: Session) -> None:
         """Drain or resume nodes in the executor's engine (Slurm) when aidc takes them out or puts them back."""
