@@ -371,6 +371,14 @@ def test_a_job_on_a_killed_node_is_requeued_and_finishes_elsewhere(tmp_path: Pat
             assert f"finished on {survivor_ip}" in server.aidc("job", "logs", str(job_id)).stdout
             for other in short:  # nothing accepted is lost
                 assert client.wait(other, {"succeeded", "failed"})["status"] == "succeeded"
+            # aidc learns from Ray that the node is gone and takes it out of service (no new plans on it)
+            deadline = time.time() + 20
+            while time.time() < deadline:
+                node = next(n for n in client.http.get("/api/v1/nodes").json() if n["name"] == victim)
+                if node["status"] == "down":
+                    break
+                time.sleep(0.5)
+            assert (node["status"], node["status_reason"]) == ("down", "engine: ray reports the node down")
         finally:
             server.stop()
     finally:

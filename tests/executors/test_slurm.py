@@ -322,6 +322,14 @@ def test_end_to_end_through_a_real_aidc_server(slurm: SlurmCluster, tmp_path: Pa
             out = server.aidc("job", "logs", str(victim)).stdout
             assert out.startswith("retried on node") and f"on {node}\n" not in out
             assert done["placement"][0][0] != node
+            # aidc asks Slurm which nodes are down and takes the dead one out of service too, with a repair
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                mine = next(n for n in json.loads(server.aidc("nodes", "--json").stdout) if n["name"] == node)
+                if mine["status"] == "down":
+                    break
+                time.sleep(0.5)
+            assert (mine["status"], mine["status_reason"]) == ("down", "engine: slurm reports the node down")
         finally:
             slurm.revive(node)
     finally:
