@@ -48,9 +48,9 @@ def main() -> None:
     a = ap.parse_args()
     snap = snapshot()
     out = {"nodes": len(snap.nodes), "pending": len(snap.pending), "results": {}}
-    for policy in ("fifo", "sjf", "srtf", "tiresias", "priority", "fairshare", "easy"):
+    for policy in ("fifo", "sjf", "srtf", "tiresias", "priority", "psrtf", "gittins", "fairshare", "easy"):
         out["results"][f"{policy}+consolidate"] = measure(snap, policy, "consolidate", a.runs)
-    for placement in ("topology", "power"):
+    for placement in ("topology", "power", "fgd"):
         out["results"][f"fifo+{placement}"] = measure(snap, "fifo", placement, a.runs)
     print(json.dumps(out, indent=2))
 

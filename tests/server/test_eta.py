@@ -26,3 +26,19 @@ def test_unknown_durations_use_the_default_or_the_limit() -> None:
 def test_a_job_too_big_for_the_site_gets_no_eta() -> None:
     snap = ClusterSnapshot(now_s=0.0, nodes=(NodeState("n1", 2, 2),), pending=(PendingJob(1, 8, 0.0, remaining_estimate_s=5),))
     assert estimate_starts(snap, policy="fifo", placement="consolidate") == {}
+
+
+def test_snapshot_carries_the_run_times_of_similar_finished_jobs(local_api) -> None:  # noqa: ANN001
+    """History-based policies (gittins) learn from this cluster's own finished jobs: same tenant and size."""
+    from aidc.server.services import snapshot
+
+    ids = [local_api.submit({"name": f"h{i}", "command": "sleep 0.3", "gpus": 2}).json()["id"] for i in range(2)]
+    for job_id in ids:
+        local_api.wait_status(job_id, {"succeeded"})
+    snapshot._history.clear()
+    pending = local_api.submit({"name": "next", "command": "sleep 5", "gpus": 2, "max_runtime_s": 1}).json()["id"]
+    app = local_api.client.app
+    with app.state.sessions() as session:
+        snap, _, _ = snapshot.build(session, now_s=0.0)
+    job = next(j for j in (*snap.pending, *snap.running) if j.job_id == pending)
+    assert len(job.runtime_samples_s) == 2 and all(0.25 < s < 5 for s in job.runtime_samples_s)

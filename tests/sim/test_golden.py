@@ -18,13 +18,13 @@ from aidc.sim.readers import read_trace
 
 from .conftest import DATA
 
-POLICIES = ["fifo", "sjf", "sgf", "srtf", "tiresias", "priority", "psrtf", "fairshare", "easy"]
+POLICIES = ["fifo", "sjf", "sgf", "srtf", "tiresias", "priority", "psrtf", "gittins", "fairshare", "easy"]
 CASES = {  # case -> (trace, extra config)
     "tiny": ("tiny.csv", {}),
     "preempt": ("preempt.csv", {}),
 }
 PARAMS = {"tiresias": {"thresholds_gpu_s": (8000.0,)}}
-ESTIMATOR = {"psrtf": "history"}  # the no-oracle policy is pinned with predicted durations
+ESTIMATOR = {"psrtf": "history", "gittins": "history"}  # the no-oracle policies are pinned with predicted durations
 
 
 def replay(trace_file: str, policy: str) -> dict[str, list[float]]:

@@ -10,7 +10,7 @@ from aidc.sim.cluster import vc_table
 from aidc.sim.engine import SimConfig, simulate
 from aidc.sim.jobs import SimJob, Trace
 
-POLICIES = ["fifo", "sjf", "sgf", "srtf", "tiresias", "priority", "psrtf", "fairshare", "easy"]
+POLICIES = ["fifo", "sjf", "sgf", "srtf", "tiresias", "priority", "psrtf", "gittins", "fairshare", "easy"]
 
 job = st.tuples(
     st.integers(0, 5_000),  # submit_s
@@ -45,7 +45,8 @@ def busy_profile(res, tenant_mask: np.ndarray) -> int:
 def test_invariants(rows: list[tuple], policy: str, overhead: str) -> None:
     trace = make_trace(rows)
     cluster = vc_table([("a", 2), ("b", 1)])  # 16 and 8 GPUs: jobs of 12 and 16 GPUs cannot run in b
-    res = simulate(trace, cluster, SimConfig(policy=policy, restart_overhead=overhead))
+    estimator = "history" if policy in ("psrtf", "gittins") else "oracle"
+    res = simulate(trace, cluster, SimConfig(policy=policy, restart_overhead=overhead, estimator=estimator))
     o = res.jobs
     fits = np.array([not (j.tenant == "b" and j.gpus > 8) for j in trace.jobs])
     assert (o.done == fits).all(), "every job that fits its VC finishes; the others never start"

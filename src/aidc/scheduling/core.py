@@ -25,7 +25,8 @@ def get_policy(name: str, **params: object) -> Policy:
 
 
 def _load_plugins() -> None:
-    import aidc.scheduling.policies_more  # noqa: F401  (registers fairshare, easy)
+    import aidc.scheduling.gittins  # noqa: F401  (registers gittins)
+    import aidc.scheduling.policies_more  # noqa: F401  (registers fairshare, easy, psrtf)
 
 
 def schedule(snapshot: ClusterSnapshot, *, policy: str | Policy = "fifo", placement: str | Placer = "consolidate") -> SchedulingPlan:

@@ -249,4 +249,5 @@ def get_placer(name: str) -> Placer:
 
 
 def _load_plugins() -> None:
+    import aidc.scheduling.placement_fgd  # noqa: F401  (registers fgd)
     import aidc.scheduling.placement_more  # noqa: F401  (registers topology, power)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from aidc.scheduling.placement import PLACERS, Consolidate, FreeState, Pairs
+from aidc.scheduling.placement import PLACERS, Consolidate, FreeState, Pairs, place_share
 from aidc.scheduling.types import PendingJob
 
 
@@ -39,7 +39,7 @@ class Topology:
     def place(self, job: PendingJob, state: FreeState) -> Pairs | None:
         g = job.gpus
         if g <= 0:
-            return None
+            return place_share(job, state)
         if g <= state.node_gpus(job):
             return Consolidate().place(job, state)
         usable = [i for i, f in enumerate(state.free) if f > 0 and state.allowed(job, i)]
@@ -69,7 +69,7 @@ class PowerAware:
     def place(self, job: PendingJob, state: FreeState) -> Pairs | None:
         g = job.gpus
         if g <= 0:
-            return None
+            return place_share(job, state)
         if not state.power_left_kw:
             return Consolidate().place(job, state)
         ok = [i for i, f in enumerate(state.free) if f > 0 and state.allowed(job, i)]

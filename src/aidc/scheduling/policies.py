@@ -16,9 +16,13 @@ a snapshot with isolated partitions before calling it.
 
 from __future__ import annotations
 
+import bisect
+import functools
+import heapq
 import math
 import operator
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Callable, Iterable, Protocol
 
 from aidc.scheduling.placement import FreeState, Placer, why_not
@@ -108,6 +112,7 @@ def _remaining(job: PendingJob) -> float:
 
 Ranked = tuple[tuple, object, bool]  # (rank key, PendingJob | RunningJob, is running)
 _RANK = operator.itemgetter(0)
+_GPUS = operator.attrgetter("gpus")
 
 
 def rank_pass(snap: ClusterSnapshot, placer: Placer, ranked: list[Ranked], *, name: str) -> SchedulingPlan:
@@ -130,6 +135,69 @@ def rank_pass(snap: ClusterSnapshot, placer: Placer, ranked: list[Ranked], *, na
         elif need > total and state.never_fits(job):  # type: ignore[arg-type]
             why.append((job.job_id, why_not(job, state)))  # type: ignore[arg-type]
             never.append(job.job_id)
+    return _place_ranked(placer, state, prerun, preempt, why, never, name)
+
+
+def rank_pass_split(
+    snap: ClusterSnapshot, placer: Placer, pending: list[PendingJob], pending_keys: list[tuple],
+    running: list[RunningJob], running_keys: list[tuple], *, name: str,
+) -> SchedulingPlan:
+    """`rank_pass` on the merged ranking, faster: same plan, same order of every list in it.
+
+    `pending_keys[k]` ranks `pending[k]` and ends with k (likewise for running); keys are unique.
+    Running jobs are sorted; pending ones are only heap-ordered and popped while GPUs are left to
+    hand out: once the count is spent, every running job left is preempted in rank order and a
+    pending job can only be reported impossible. Both key lists are consumed.
+    """
+    state = FreeState.of(snap)
+    quota = total = state.total_gpus
+    running_keys.sort()
+    heapq.heapify(pending_keys)
+    prerun: list[PendingJob] = []
+    preempt: list[RunningJob] = []
+    why: list[tuple[object, str]] = []
+    never: list[object] = []
+    ri, nr = 0, len(running_keys)
+    if pending_keys:  # running jobs ranked above every pending one: kept if they all fit together
+        head = bisect.bisect_left(running_keys, pending_keys[0])
+        held = sum([running[k[-1]].gpus for k in running_keys[:head]])
+        if held <= quota:
+            quota, ri = quota - held, head
+    shares = None  # any GPU-share job (needs 0 GPUs: admitted even when the count is spent)?
+    while ri < nr or pending_keys:
+        if quota == 0:
+            if shares is None:
+                shares = not all(map(_GPUS, pending)) or not all(map(_GPUS, running))
+            if not shares:
+                break
+        if pending_keys and (ri == nr or pending_keys[0] < running_keys[ri]):
+            job = pending[heapq.heappop(pending_keys)[-1]]
+            need = job.gpus
+            if need <= quota:
+                quota -= need
+                prerun.append(job)
+            elif need > total and state.never_fits(job):
+                why.append((job.job_id, why_not(job, state)))
+                never.append(job.job_id)
+        else:
+            run = running[running_keys[ri][-1]]
+            ri += 1
+            if run.gpus <= quota:
+                quota -= run.gpus
+            else:
+                preempt.append(run)
+    preempt.extend(running[k[-1]] for k in running_keys[ri:])
+    for k in sorted(k for k in pending_keys if pending[k[-1]].gpus > total):
+        job = pending[k[-1]]
+        if state.never_fits(job):
+            why.append((job.job_id, why_not(job, state)))
+            never.append(job.job_id)
+    return _place_ranked(placer, state, prerun, preempt, why, never, name)
+
+
+def _place_ranked(placer: Placer, state: FreeState, prerun: list[PendingJob], preempt: list[RunningJob],
+                  why: list[tuple[object, str]], never: list[object], name: str) -> SchedulingPlan:
+    """Second half of a rank pass: free the preempted jobs' GPUs, then place the admitted jobs in order."""
     for r in preempt:
         state.give(r.placement)
     started: list[Placement] = []
@@ -148,7 +216,15 @@ def rank_pass(snap: ClusterSnapshot, placer: Placer, ranked: list[Ranked], *, na
 
 def _fits_without_preemption(snap: ClusterSnapshot, state: FreeState) -> bool:
     """Do all pending jobs fit in the free GPU count? (then a rank policy preempts nobody)"""
-    return sum(p.gpus for p in snap.pending) <= sum(state.free)
+    return sum(map(_GPUS, snap.pending)) <= sum(state.free)
+
+
+def _remaining_keys(pending: list[PendingJob], flag: int) -> list[tuple]:
+    """(estimated remaining s, flag, index) per pending job, built at C speed when all are known."""
+    rems = [p.remaining_estimate_s for p in pending]
+    if None in rems:
+        rems = [_remaining(p) for p in pending]
+    return list(zip(rems, repeat(flag), range(len(pending))))
 
 
 @dataclass(frozen=True)
@@ -167,11 +243,12 @@ class SRTF:
             order = sorted(snap.pending, key=_remaining) if len(snap.pending) > 1 else snap.pending
             return ordered_pass(snap, placer, order, blocking=False, name=self.name, state=state)
         now = snap.now_s
-        ranked: list[Ranked] = [((_remaining(p), 0, i), p, False) for i, p in enumerate(snap.pending)]
-        for i, r in enumerate(snap.running):
-            rem = r.remaining_s(now)
-            ranked.append(((INF if rem is None else rem, 1, i), r, True))
-        return rank_pass(snap, placer, ranked, name=self.name)
+        pending, running = list(snap.pending), list(snap.running)
+        run_keys = [  # RunningJob.remaining_s, inlined (same float)
+            (INF if (x := r.remaining_at_start_s) is None else (y if (y := x - (now - r.started_s)) > 0.0 else 0.0), 1, i)
+            for i, r in enumerate(running)
+        ]
+        return rank_pass_split(snap, placer, pending, _remaining_keys(pending, 0), running, run_keys, name=self.name)
 
 
 @dataclass(frozen=True)
@@ -193,8 +270,13 @@ class Tiresias:
         k = math.ceil((now_s - origin_s) / self.interval_s - 1e-9)
         return origin_s + k * self.interval_s
 
+    @functools.cached_property
+    def _ascending(self) -> tuple[float, ...]:
+        return tuple(sorted(self.thresholds_gpu_s))
+
     def _level(self, attained_gpu_s: float) -> int:
-        return sum(1 for t in self.thresholds_gpu_s if attained_gpu_s > t)
+        """Queue index: how many thresholds the attained service exceeds."""
+        return bisect.bisect_left(self._ascending, attained_gpu_s)
 
     def plan(self, snap: ClusterSnapshot, placer: Placer) -> SchedulingPlan:
         now = snap.now_s
@@ -202,16 +284,15 @@ class Tiresias:
             at = self.next_decision_s(now, snap.origin_s)
             return SchedulingPlan(recheck_at_s=at, default_reason=f"waiting for the next decision at t={at:g}s")
         state = FreeState.of(snap)
+        th, level = self._ascending, bisect.bisect_left
         if _fits_without_preemption(snap, state):  # nobody is preempted: order only the pending jobs
-            order = sorted(snap.pending, key=lambda p: (self._level(p.attained_gpu_s), p.submit_s))
+            order = sorted(snap.pending, key=lambda p: (level(th, p.attained_gpu_s), p.submit_s))
             plan = ordered_pass(snap, placer, order, blocking=False, name=self.name, state=state)
         else:
-            ranked: list[Ranked] = [
-                ((self._level(p.attained_gpu_s), p.submit_s, 1, i), p, False) for i, p in enumerate(snap.pending)
-            ]
-            for i, r in enumerate(snap.running):
-                ranked.append(((self._level(r.attained_gpu_s(now)), r.submit_s, 0, i), r, True))
-            plan = rank_pass(snap, placer, ranked, name=self.name)
+            pending, running = list(snap.pending), list(snap.running)
+            pkeys = [(level(th, p.attained_gpu_s), p.submit_s, 1, i) for i, p in enumerate(pending)]
+            rkeys = [(level(th, _attained(r, now)), r.submit_s, 0, i) for i, r in enumerate(running)]
+            plan = rank_pass_split(snap, placer, pending, pkeys, running, rkeys, name=self.name)
         # jobs still waiting after this plan: pending ones not started, and the ones it preempts
         waiting = plan.to_preempt or len(snap.pending) > len(plan.to_start) + len(plan.impossible)
         return _with_recheck(plan, self._next_demotion_s(snap, plan) if waiting else None)
@@ -222,16 +303,30 @@ class Tiresias:
         now, soonest = snap.now_s, INF
         stopped = set(plan.to_preempt)
         started = {p.job_id for p in plan.to_start}
-        runs = [(r.attained_gpu_s(now), r.gpus) for r in snap.running if r.job_id not in stopped]
-        runs += [(p.attained_gpu_s, p.gpus) for p in snap.pending if p.job_id in started]
+        runs = [(_attained(r, now), r.gpus) for r in snap.running if r.job_id not in stopped] if stopped else \
+            [(_attained(r, now), r.gpus) for r in snap.running]
+        if started:
+            runs += [(p.attained_gpu_s, p.gpus) for p in snap.pending if p.job_id in started]
+        th = self._ascending
+        given_order = th == tuple(self.thresholds_gpu_s)
         for attained, gpus in runs:
-            nxt = next((t for t in self.thresholds_gpu_s if t >= attained), None)
+            if given_order:  # the first threshold >= attained
+                k = bisect.bisect_left(th, attained)
+                nxt = th[k] if k < len(th) else None
+            else:
+                nxt = next((t for t in self.thresholds_gpu_s if t >= attained), None)
             if nxt is not None and gpus > 0:
                 soonest = min(soonest, now + (nxt - attained) / gpus)
         if soonest == INF:
             return None
         at = self.next_decision_s(soonest, snap.origin_s)
         return at if at > now else at + self.interval_s
+
+
+def _attained(r: RunningJob, now_s: float) -> float:
+    """`RunningJob.attained_gpu_s`, inlined (same arithmetic, so the same float)."""
+    ran_s = now_s - r.started_s
+    return r.attained_at_start_gpu_s + r.gpus * (ran_s if ran_s > 0.0 else 0.0)
 
 
 def _with_recheck(plan: SchedulingPlan, at: float | None) -> SchedulingPlan:
@@ -255,10 +350,10 @@ class StrictPriority:
         if _fits_without_preemption(snap, state):
             order = sorted(snap.pending, key=lambda p: (-p.priority, p.submit_s))
             return ordered_pass(snap, placer, order, blocking=False, name=self.name, state=state)
-        ranked: list[Ranked] = [((-p.priority, p.submit_s, 1, i), p, False) for i, p in enumerate(snap.pending)]
-        for i, r in enumerate(snap.running):
-            ranked.append(((-r.priority, r.submit_s, 0, i) if r.preemptible else (-INF, 0, 0, i), r, True))
-        return rank_pass(snap, placer, ranked, name=self.name)
+        pending, running = list(snap.pending), list(snap.running)
+        pkeys = [(-p.priority, p.submit_s, 1, i) for i, p in enumerate(pending)]
+        rkeys = [(-r.priority, r.submit_s, 0, i) if r.preemptible else (-INF, 0, 0, i) for i, r in enumerate(running)]
+        return rank_pass_split(snap, placer, pending, pkeys, running, rkeys, name=self.name)
 
 
 POLICIES: dict[str, Callable[..., Policy]] = {

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
+import functools
 from collections import deque
 from dataclasses import dataclass
 
 from aidc.scheduling.placement import FreeState, Placer, why_not
-from aidc.scheduling.policies import INF, POLICIES, Ranked, ordered_pass, rank_pass, start_job
+from aidc.scheduling.policies import INF, POLICIES, _fits_without_preemption, ordered_pass, rank_pass_split, start_job
 from aidc.scheduling.types import ClusterSnapshot, PendingJob, SchedulingPlan
 
 
@@ -30,8 +32,13 @@ class PredictedSRTF:
     def next_decision_s(self, now_s: float, origin_s: float) -> float:
         return now_s
 
+    @functools.cached_property
+    def _ascending(self) -> tuple[float, ...]:
+        return tuple(sorted(self.thresholds_gpu_s))
+
     def _level(self, attained_gpu_s: float) -> int:
-        return sum(1 for t in self.thresholds_gpu_s if attained_gpu_s > t)
+        """How many thresholds the attained service exceeds."""
+        return bisect.bisect_left(self._ascending, attained_gpu_s)
 
     def _expect(self, remaining_s: float | None, served_s: float) -> float:
         if remaining_s is None:
@@ -45,16 +52,18 @@ class PredictedSRTF:
 
     def plan(self, snap: ClusterSnapshot, placer: Placer) -> SchedulingPlan:
         state = FreeState.of(snap)
-        if sum(p.gpus for p in snap.pending) <= sum(state.free):
+        if _fits_without_preemption(snap, state):
             order = sorted(snap.pending, key=self._pending_key)
             plan = ordered_pass(snap, placer, order, blocking=False, name=self.name, state=state)
         else:
             now = snap.now_s
-            ranked: list[Ranked] = [(self._pending_key(p) + (i,), p, False) for i, p in enumerate(snap.pending)]
-            for i, r in enumerate(snap.running):
+            pending, running = list(snap.pending), list(snap.running)
+            pkeys = [self._pending_key(p) + (i,) for i, p in enumerate(pending)]
+            rkeys = []
+            for i, r in enumerate(running):
                 a = r.attained_gpu_s(now)
-                ranked.append(((self._level(a), self._expect(r.remaining_s(now), a / max(r.gpus, 1)), 1, i), r, True))
-            plan = rank_pass(snap, placer, ranked, name=self.name)
+                rkeys.append((self._level(a), self._expect(r.remaining_s(now), a / max(r.gpus, 1)), 1, i))
+            plan = rank_pass_split(snap, placer, pending, pkeys, running, rkeys, name=self.name)
         return plan
 
 

@@ -52,6 +52,10 @@ class PendingJob:
     gpu_models: tuple[str, ...] = ()  # allowed GPU models; () = any
     preemptions: int = 0
     wait_since_s: float | None = None  # when it last became pending (submit, or preemption)
+    # Run times (s, ascending) of finished jobs like this one (same tenant and size), known when it was
+    # submitted: the evidence behind `duration_estimate_s`, for policies that rank by a distribution
+    # (gittins). () = none. Builders share one tuple between the jobs of a class.
+    runtime_samples_s: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,7 @@ class RunningJob:
     attained_at_start_gpu_s: float = 0.0
     gpu_milli: int = 1000
     preemptible: bool = True
+    runtime_samples_s: tuple[float, ...] = ()  # as PendingJob.runtime_samples_s
 
     def remaining_s(self, now_s: float) -> float | None:
         if self.remaining_at_start_s is None:

@@ -235,6 +235,7 @@ class Engine:
         job.wait_since_s = now
         if self.estimator is not None:
             job.estimate_s = job.est_remaining_s = self.estimator.predict(job, now)
+            job.runtime_samples_s = self.estimator.samples(job, now)
         part.add_pending(job, _pending(job))
         self.queue_log.add(now, 1)
         return part
@@ -257,7 +258,7 @@ class Engine:
         job.queue_s += now - job.wait_since_s
         job.last_start_s = now
         part.running[jid] = RunningJob(jid, job.gpus, job.submit_s, now, nodes, job.tenant, job.priority,
-                                       job.est_remaining_s, job.attained_gpu_s, job.gpu_milli)
+                                       job.est_remaining_s, job.attained_gpu_s, job.gpu_milli, True, job.runtime_samples_s)
         self.push(now + job.remaining_s + self.lag_s, END, job, job.version)
         self.busy_log.add(now, job.gpu_equiv)
         self.queue_log.add(now, -1)
@@ -390,7 +391,8 @@ class Engine:
 
 def _pending(job: SimJob) -> PendingJob:
     return PendingJob(job.jid, job.gpus, job.submit_s, job.tenant, job.priority, job.estimate_s, job.est_remaining_s,
-                      job.attained_gpu_s, job.gpu_milli, job.gpu_models, job.preemptions, job.wait_since_s)
+                      job.attained_gpu_s, job.gpu_milli, job.gpu_models, job.preemptions, job.wait_since_s,
+                      job.runtime_samples_s)
 
 
 def simulate(trace: Trace, cluster: ClusterModel, config: SimConfig | None = None,

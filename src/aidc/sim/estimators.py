@@ -3,6 +3,8 @@
 `oracle` tells the truth (the peers' SJF/SRTF). `history` needs no oracle: the typical run time of
 the last `k` jobs of the same tenant and GPU count that have *finished by the submit time* (falling
 back to the tenant, then to everyone), which is what a control plane knows from its own history.
+`samples` hands the scheduler that evidence itself (the sorted run times), for policies that rank
+by a distribution (gittins). Only jobs that have ended by the time of a prediction are ever used.
 """
 
 from __future__ import annotations
@@ -22,12 +24,17 @@ class Estimator(Protocol):
 
     def observe(self, job: SimJob, now_s: float) -> None: ...
 
+    def samples(self, job: SimJob, now_s: float) -> tuple[float, ...]: ...
+
 
 class Oracle:
     name = "oracle"
 
     def predict(self, job: SimJob, now_s: float) -> float:
         return job.duration_s
+
+    def samples(self, job: SimJob, now_s: float) -> tuple[float, ...]:
+        return ()
 
     def observe(self, job: SimJob, now_s: float) -> None:
         pass
@@ -45,6 +52,7 @@ class History:
     def __init__(self, k: int = 27, default_s: float = 3600.0, geometric: bool = True) -> None:
         self.k, self.default_s, self.geometric = k, default_s, geometric
         self.by_key: dict[tuple, deque] = defaultdict(lambda: deque(maxlen=k))
+        self._sorted: dict[tuple, tuple[float, ...]] = {}  # class -> its samples, sorted (until it changes)
 
     def predict(self, job: SimJob, now_s: float) -> float:
         for key in ((job.tenant, job.gpus), (job.tenant,), ()):
@@ -58,6 +66,23 @@ class History:
     def observe(self, job: SimJob, now_s: float) -> None:
         for key in ((job.tenant, job.gpus), (job.tenant,), ()):
             self.by_key[key].append(job.duration_s)
+            self._sorted.pop(key, None)
+
+    min_samples: int = 8
+
+    def samples(self, job: SimJob, now_s: float) -> tuple[float, ...]:
+        """Ascending run times of the last `k` finished jobs of the first class with `min_samples` of
+        them ((tenant, GPUs), tenant, all), else of the first with any; one tuple per class until it changes."""
+        keys = ((job.tenant, job.gpus), (job.tenant,), ())
+        key = next((k for k in keys if len(self.by_key.get(k, ())) >= self.min_samples), None)
+        key = key if key is not None else next((k for k in keys if self.by_key.get(k)), None)
+        if key is None:
+            return ()
+        out = self._sorted.get(key)
+        if out is None:
+            out = self._sorted[key] = tuple(sorted(self.by_key[key]))
+        return out
+
 
 
 ESTIMATORS = {"oracle": Oracle, "history": History}

@@ -12,6 +12,7 @@ class SimJob:
         "jid", "submit_s", "duration_s", "gpus", "tenant", "gpu_milli", "gpu_models", "priority", "user", "name",
         "estimate_s", "given_estimate_s", "start_s", "end_s", "queue_s", "wait_since_s", "preemptions", "restarts", "remaining_s",
         "est_remaining_s", "attained_gpu_s", "last_start_s", "placement", "version", "part", "lost_s", "share",
+        "runtime_samples_s",
     )
 
     def __init__(
@@ -43,6 +44,7 @@ class SimJob:
         self.part = None
         self.lost_s = 0.0  # work lost to failures (since the last checkpoint)
         self.share: list[int] | None = None  # the shared-GPU slot of a fractional job while it runs
+        self.runtime_samples_s: tuple[float, ...] = ()  # run times of similar finished jobs (estimator's evidence)
 
     @property
     def gpu_equiv(self) -> float:

@@ -11,7 +11,7 @@ from aidc.sim.engine import SimConfig, SimResult, simulate
 from aidc.sim.jobs import Trace
 from aidc.sim.readers import read_trace
 
-NO_ORACLE = {"psrtf"}  # policies meant to run on predicted durations (--estimates auto)
+NO_ORACLE = {"psrtf", "gittins"}  # policies meant to run on predicted durations (--estimates auto)
 
 
 @dataclass

@@ -47,11 +47,12 @@ def build(session: Session, *, now_s: float, isolate_tenants: bool = False
     rows = session.execute(select(*PENDING_COLUMNS).where(JobModel.status == "pending")
                            .order_by(JobModel.submitted_s, JobModel.id)).all()
     used = used_gpu_indices(live)
+    samples = runtime_history(session)
     snapshot = ClusterSnapshot(
         now_s=now_s,
         nodes=tuple(_node_state(n, len(used.get(n.name, ())), isolate_tenants) for n in nodes),
-        pending=tuple(_pending(r, tenant_names) for r in rows),
-        running=tuple(_running(j, tenant_names, now_s) for j in live),
+        pending=tuple(_pending(r, tenant_names, samples.get((r.tenant_id, r.gpus), ())) for r in rows),
+        running=tuple(_running(j, tenant_names, now_s, samples.get((j.tenant_id, j.gpus), ())) for j in live),
         quotas=tuple(_quota(t) for t in tenants if t.gpu_quota),
         isolated_partitions=isolate_tenants,
     )
@@ -71,21 +72,48 @@ def _node_state(node: NodeModel, used: int, isolate: bool) -> NodeState:
                      gpu_power_kw=node.max_power_kw / node.gpus if node.gpus else 0.0, schedulable=schedulable)
 
 
-def _pending(row, tenants: dict[int, str]) -> PendingJob:  # noqa: ANN001 (a Row of PENDING_COLUMNS)
+HISTORY_PER_KIND = 200  # run times kept per (tenant, GPU count): the evidence of history-based policies
+HISTORY_REFRESH_S = 30.0
+_history: dict[int, tuple[float, dict[tuple[int, int], tuple[float, ...]]]] = {}
+
+
+def runtime_history(session: Session) -> dict[tuple[int, int], tuple[float, ...]]:
+    """(tenant id, GPUs) -> run times of the latest succeeded jobs like that (for `gittins`), cached 30 s."""
+    import time
+
+    key = id(session.get_bind())
+    now = time.monotonic()
+    cached = _history.get(key)
+    if cached is not None and now - cached[0] < HISTORY_REFRESH_S:
+        return cached[1]
+    rows = session.execute(select(JobModel.tenant_id, JobModel.gpus, JobModel.started_s, JobModel.finished_s)
+                           .where(JobModel.status == "succeeded", JobModel.started_s.is_not(None))
+                           .order_by(JobModel.finished_s.desc()).limit(50_000))
+    out: dict[tuple[int, int], list[float]] = defaultdict(list)
+    for tenant_id, gpus, started, finished in rows:
+        runs = out[(tenant_id, gpus)]
+        if len(runs) < HISTORY_PER_KIND and finished is not None:
+            runs.append(max(0.0, finished - started))
+    frozen = {k: tuple(v) for k, v in out.items()}
+    _history[key] = (now, frozen)
+    return frozen
+
+
+def _pending(row, tenants: dict[int, str], samples: tuple[float, ...] = ()) -> PendingJob:  # noqa: ANN001 (a Row)
     estimate = _float(row.spec.get("estimated_runtime_s"))
     return PendingJob(job_id=row.id, gpus=row.gpus, submit_s=row.submitted_s, tenant=tenants.get(row.tenant_id),
                       priority=row.priority, duration_estimate_s=estimate, remaining_estimate_s=estimate,
                       attained_gpu_s=row.attained_gpu_s, gpu_models=(row.gpu_model,) if row.gpu_model else (),
-                      preemptions=row.preemptions, wait_since_s=row.queued_s)
+                      preemptions=row.preemptions, wait_since_s=row.queued_s, runtime_samples_s=samples)
 
 
-def _running(job: JobModel, tenants: dict[int, str], now_s: float) -> RunningJob:
+def _running(job: JobModel, tenants: dict[int, str], now_s: float, samples: tuple[float, ...] = ()) -> RunningJob:
     started = job.started_s if job.started_s is not None else now_s
     estimate = _float(job.spec.get("estimated_runtime_s"))
     return RunningJob(job_id=job.id, gpus=job.gpus, submit_s=job.submitted_s, started_s=started,
                       placement=tuple((node, len(idx)) for node, idx in job.placement), tenant=tenants.get(job.tenant_id),
                       priority=job.priority, remaining_at_start_s=estimate, attained_at_start_gpu_s=job.attained_gpu_s,
-                      preemptible=bool(job.spec.get("preemptible", True)))
+                      preemptible=bool(job.spec.get("preemptible", True)), runtime_samples_s=samples)
 
 
 def _quota(tenant: TenantModel) -> Quota:
