@@ -34,7 +34,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
+        import anyio.to_thread
+
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         startup(app, settings)
+        tune_gc()
         try:
             yield
         finally:
@@ -49,6 +53,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _add_error_handlers(app)
     _add_routes(app)
     return app
+
+
+def tune_gc() -> None:
+    """Fewer, cheaper garbage collections: what was loaded at start is frozen out of them, and the young
+    generation is collected every 50,000 allocations instead of 700 (a request allocates thousands of
+    short-lived objects; each full collection walked every module, model and route, tens of ms)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
 
 
 def startup(app: FastAPI, settings: Settings) -> None:

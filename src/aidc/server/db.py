@@ -15,8 +15,10 @@ def make_engine(url: str) -> Engine:
         # More connections than request threads (anyio's 40) plus the loop: a request holds its
         # connection across FastAPI's thread hand-offs (dependency, endpoint, response, teardown), so
         # a thread must never wait for a connection, or holders and waiters can starve each other.
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8,
-                               max_overflow=40)
+        # and keep them all open: an overflow connection is closed when returned, and opening one (file,
+        # WAL, pragmas) cost more than the request it served under load
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=48,
+                               max_overflow=16)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     schedule_interval_s: float = Field(default=0.2, gt=0, le=60, description="loop period when idle")
     bootstrap_token: str | None = Field(default=None, description="admin token to create on an empty database")
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    request_threads: int = Field(default=40, ge=1, le=200, description="threads serving sync routes (anyio's "
+                                 "limiter); submissions need none (they are awaited on the event loop)")
     token_ttl_days: float = Field(default=90, gt=0)
     start_loop: bool = Field(default=True, description="run the scheduling loop in the background")
     initial_datacenter: Path | None = Field(default=None, description="spec imported at start when none is")

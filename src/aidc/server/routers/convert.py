@@ -21,6 +21,14 @@ def job_out(session: Session, job: JobModel, *, user: str | None = None) -> JobO
                   exit_code=job.exit_code, spec=job.spec, replica_ids=getattr(job, "replica_ids", []))
 
 
+def job_out_known(job: JobModel, *, tenant: str, user: str, replica_ids: list[int]) -> JobOut:
+    """The response for a job just written, whose tenant and user the caller knows (no lookups)."""
+    return JobOut(id=job.id, name=job.name, tenant=tenant, user=user, kind=job.kind, status=job.status, reason=job.reason,
+                  gpus=job.gpus, gpu_model=job.gpu_model, priority=job.priority, submitted_s=job.submitted_s,
+                  started_s=None, finished_s=None, eta_s=None, placement=[], attempts=0, preemptions=0, exit_code=None,
+                  spec=job.spec, replica_ids=replica_ids)
+
+
 def tenant_out(row: TenantModel) -> TenantOut:
     return TenantOut(name=row.name, description=row.description, gpu_quota=row.gpu_quota, allow_borrowing=row.allow_borrowing)
 

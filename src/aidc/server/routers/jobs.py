@@ -8,7 +8,7 @@ from fastapi.responses import PlainTextResponse
 from aidc.server.deps import PrincipalDep, SessionDep
 from aidc.server.errors import NotFound
 from aidc.server.routers.admin import wake
-from aidc.server.routers.convert import job_out
+from aidc.server.routers.convert import job_out, job_out_known
 from aidc.server.schemas import EventOut, JobOut, JobSubmit, Reason
 from aidc.server.services import events, jobs, usage
 
@@ -17,12 +17,18 @@ MAX_LOG_BYTES = 1_048_576
 
 
 @router.post("/jobs", status_code=201, response_model=JobOut)
-def submit(body: JobSubmit, request: Request, session: SessionDep, me: PrincipalDep) -> JobOut:
-    job = jobs.submit(session, actor=me, data=body.spec, tenant=body.tenant,
-                      executor=getattr(request.app.state, "executor", None),
-                      batcher=getattr(request.app.state, "batcher", None))
+async def submit(body: JobSubmit, request: Request, session: SessionDep, me: PrincipalDep) -> JobOut:
+    """On the event loop, no thread hop: validation reads cached tenants and capacity, and the rows are
+    written by the group-commit thread (services/batch.py) while this request awaits it."""
+    state = request.app.state
+    sub = jobs.prepare(session, actor=me, data=body.spec, tenant=body.tenant, executor=getattr(state, "executor", None))
+    batcher = getattr(state, "batcher", None)
+    if batcher is not None:
+        await batcher.submit_async(sub.rows, actor=me.user, reasons=sub.reasons)
+    else:  # an app run without its lifespan (a tool): same result, written in this session
+        jobs.write_prepared(session, sub, me.user)
     wake(request)
-    return job_out(session, job, user=me.user)
+    return job_out_known(sub.rows[0], tenant=sub.tenant, user=me.user, replica_ids=[j.id for j in sub.rows])
 
 
 @router.get("/jobs", response_model=list[JobOut])

@@ -48,6 +48,14 @@ class SubmitBatcher:
         self._queue.put(item)
         return item.done.result(timeout=timeout_s)
 
+    async def submit_async(self, rows: list[JobModel], *, actor: str, reasons: list[str]) -> list[JobModel]:
+        """As `submit`, awaited on the event loop: no request thread waits for the batch."""
+        import asyncio
+
+        item = Submission(rows, actor, reasons)
+        self._queue.put(item)
+        return await asyncio.wrap_future(item.done)
+
     def stop(self, timeout_s: float = 10.0) -> None:
         self._queue.put(None)
         self._thread.join(timeout_s)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -101,37 +102,52 @@ def check_executor(spec: JobSpec, executor: Any) -> None:
                          f"{spec.nodes} (run the server with the agent, slurm or ray executor)", field="nodes")
 
 
-def submit(session: Session, *, actor: Principal, data: Any, tenant: str | None = None, executor: Any = None,
-           batcher: Any = None) -> JobModel:
-    """Accept a job (all of it or nothing). A serve job with `replicas: N` becomes N jobs, one per replica
-    (see `replica_specs`); the first is returned and `JobModel.replica_ids` lists all. With a `batcher`
-    (services/batch.py, the server's) the rows are written by its group-commit thread."""
+@dataclass(frozen=True)
+class Submission:
+    """A validated submission, ready to write: its rows (one per replica), their events' reasons, the tenant."""
+
+    rows: list[JobModel]
+    reasons: list[str]
+    tenant: str
+
+
+def prepare(session: Session, *, actor: Principal, data: Any, tenant: str | None = None,
+            executor: Any = None) -> Submission:
+    """Validate a submission (reads only) and build its rows. A serve job with `replicas: N` becomes N jobs
+    (see `replica_specs`)."""
     spec = parse_spec(data)
     tenant_row = _tenant_for_submit(session, actor, tenant)
     check_executor(spec, executor)
     check_feasible(session, spec, tenant_row)
     now = time.time()
     gpu_model = DEFAULT_CATALOG.canonical(spec.gpu_model) if spec.gpu_model else None
-    rows = []
-    for one in replica_specs(spec):
-        job = JobModel(name=one.name, tenant_id=tenant_row.id, user_id=actor.user_id, kind=one.kind,
-                       spec=one.model_dump(mode="json"), gpus=one.gpus, gpu_model=gpu_model, priority=one.priority,
-                       status=JobStatus.PENDING.value, reason="waiting for the next scheduling cycle",
-                       submitted_s=now, queued_s=now)
-        rows.append(job)
+    rows = [JobModel(name=one.name, tenant_id=tenant_row.id, user_id=actor.user_id, kind=one.kind,
+                     spec=one.model_dump(mode="json"), gpus=one.gpus, gpu_model=gpu_model, priority=one.priority,
+                     status=JobStatus.PENDING.value, reason="waiting for the next scheduling cycle",
+                     submitted_s=now, queued_s=now)
+            for one in replica_specs(spec)]
     reasons = ["submitted" if len(rows) == 1 else f"submitted: replica {i + 1} of {len(rows)} of {spec.name}"
                for i in range(len(rows))]
-    if batcher is not None:
-        batcher.submit(rows, actor=actor.user, reasons=reasons)
-    else:
-        session.add_all(rows)
-        session.flush()
-        for job, why in zip(rows, reasons):
-            events.record(session, entity="job", entity_id=job.id, actor=actor.user, to_status="pending", reason=why,
-                          at_s=now)
-        session.commit()
-    rows[0].replica_ids = [j.id for j in rows]  # type: ignore[attr-defined] (a response detail, not a column)
-    return rows[0]
+    return Submission(rows, reasons, tenant_row.name)
+
+
+def submit(session: Session, *, actor: Principal, data: Any, tenant: str | None = None, executor: Any = None) -> JobModel:
+    """Accept a job, all of it or nothing, in this session (the API's hot path goes through services/batch.py
+    instead). Returns the first row; `replica_ids` lists every replica's id."""
+    sub = prepare(session, actor=actor, data=data, tenant=tenant, executor=executor)
+    write_prepared(session, sub, actor.user)
+    sub.rows[0].replica_ids = [j.id for j in sub.rows]  # type: ignore[attr-defined] (a response detail, not a column)
+    return sub.rows[0]
+
+
+def write_prepared(session: Session, sub: Submission, actor: str) -> None:
+    """Insert a prepared submission's rows and their 'submitted' events in one transaction."""
+    session.add_all(sub.rows)
+    session.flush()
+    for job, why in zip(sub.rows, sub.reasons):
+        events.record(session, entity="job", entity_id=job.id, actor=actor, to_status="pending", reason=why,
+                      at_s=job.submitted_s)
+    session.commit()
 
 
 def replica_specs(spec: JobSpec) -> list[JobSpec]:
@@ -153,7 +169,29 @@ def replica_specs(spec: JobSpec) -> list[JobSpec]:
     return out
 
 
+TENANT_CACHE_S = 5.0
+_tenant_cache: dict[tuple[int, int | None, str | None], tuple[float, TenantModel]] = {}
+
+
+def tenants_changed() -> None:
+    """A tenant was created or its quota changed: submissions read it afresh."""
+    _tenant_cache.clear()
+
+
 def _tenant_for_submit(session: Session, actor: Principal, tenant: str | None) -> TenantModel:
+    """The tenant a submission is for (a detached row, cached 5 s: every submit needs it)."""
+    key = (id(session.get_bind()), actor.tenant_id, tenant)
+    hit = _tenant_cache.get(key)
+    now = time.monotonic()
+    if hit is not None and hit[0] > now and (tenant is None or actor.can_see_tenant(hit[1].id)):
+        return hit[1]
+    row = _load_tenant_for_submit(session, actor, tenant)
+    session.expunge(row)
+    _tenant_cache[key] = (now + TENANT_CACHE_S, row)
+    return row
+
+
+def _load_tenant_for_submit(session: Session, actor: Principal, tenant: str | None) -> TenantModel:
     if tenant is None and actor.tenant_id is None:
         default = session.scalar(select(TenantModel).where(TenantModel.name == "default"))
         if default is None:

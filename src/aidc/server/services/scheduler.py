@@ -98,6 +98,7 @@ class Scheduler:
                 self._next_decide_s = min(recheck, now + self.idle_decide_s)
         except StaleDataError:
             session.rollback()
+            snapshot_service.forget_pending(session)
             stats.errors.append("a job changed under the cycle; retrying next cycle")
         stats.duration_s = time.perf_counter() - t0
         return stats
@@ -346,6 +347,7 @@ def write_grouped(session: Session, column: str, values: dict[int, object]) -> N
 
     from sqlalchemy import update
 
+    snapshot_service.note_written(session, column, values)
     by_value: dict[object, list[int]] = defaultdict(list)
     for job_id, value in values.items():
         by_value[value].append(job_id)

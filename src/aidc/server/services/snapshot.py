@@ -44,20 +44,64 @@ def build(session: Session, *, now_s: float, isolate_tenants: bool = False
     tenant_names = {t.id: t.name for t in tenants}
     nodes = list(session.scalars(select(NodeModel).order_by(NodeModel.id)))
     live = list(session.scalars(select(JobModel).where(JobModel.status.in_(LIVE))))
-    rows = session.execute(select(*PENDING_COLUMNS).where(JobModel.status == "pending")
-                           .order_by(JobModel.submitted_s, JobModel.id)).all()
+    pending = pending_rows(session, tenant_names)
     used = used_gpu_indices(live)
     samples = runtime_history(session)
     snapshot = ClusterSnapshot(
         now_s=now_s,
         nodes=tuple(_node_state(n, len(used.get(n.name, ())), isolate_tenants) for n in nodes),
-        pending=tuple(_pending(r, tenant_names, samples.get((r.tenant_id, r.gpus), ())) for r in rows),
+        pending=tuple(_with_samples(job, samples.get((tenant_id, job.gpus), ())) for job, _, tenant_id in pending),
         running=tuple(_running(j, tenant_names, now_s, samples.get((j.tenant_id, j.gpus), ())) for j in live),
         quotas=tuple(_quota(t) for t in tenants if t.gpu_quota),
         isolated_partitions=isolate_tenants,
     )
-    queue = {r.id: QueueRow(r.id, r.reason, r.eta_s, _float(r.spec.get("max_runtime_s"))) for r in rows}
+    queue = {q.id: q for _, q, _ in pending}
     return snapshot, live, queue
+
+
+# engine -> job id -> (row version, the job as the scheduler sees it, its queue row, tenant id): a long queue
+# is read in full once, then only the jobs that are new or changed (their version moved) are read again
+_pending_cache: dict[int, dict[int, tuple[int, PendingJob, QueueRow, int]]] = {}
+
+
+def pending_rows(session: Session, tenant_names: dict[int, str]) -> list[tuple[PendingJob, QueueRow, int]]:
+    """The pending queue in submission order: (PendingJob, QueueRow, tenant id) per job."""
+    cache = _pending_cache.setdefault(id(session.get_bind()), {})
+    order = session.execute(select(JobModel.id, JobModel.version).where(JobModel.status == "pending")
+                            .order_by(JobModel.submitted_s, JobModel.id)).all()
+    stale = [job_id for job_id, version in order if job_id not in cache or cache[job_id][0] != version]
+    for i in range(0, len(stale), 500):
+        for r in session.execute(select(*PENDING_COLUMNS, JobModel.version).where(JobModel.id.in_(stale[i:i + 500]))):
+            cache[r.id] = (r.version, _pending(r, tenant_names),
+                           QueueRow(r.id, r.reason, r.eta_s, _float(r.spec.get("max_runtime_s"))), r.tenant_id)
+    if len(cache) > len(order):  # forget jobs that left the queue
+        keep = {job_id for job_id, _ in order}
+        for job_id in [j for j in cache if j not in keep]:
+            del cache[job_id]
+    return [cache[job_id][1:] for job_id, _ in order if job_id in cache]
+
+
+def note_written(session: Session, column: str, values: dict[int, object]) -> None:
+    """The scheduler wrote `reason` or `eta_s` of pending jobs (without bumping their version): keep the
+    cached queue rows in step, so the next cycle does not write the same values again."""
+    from dataclasses import replace
+
+    cache = _pending_cache.get(id(session.get_bind()), {})
+    for job_id, value in values.items():
+        hit = cache.get(job_id)
+        if hit is not None:
+            cache[job_id] = (hit[0], hit[1], replace(hit[2], **{column: value}), hit[3])
+
+
+def forget_pending(session: Session) -> None:
+    """A cycle rolled back: what `note_written` recorded may not be in the database; read it all again."""
+    _pending_cache.pop(id(session.get_bind()), None)
+
+
+def _with_samples(job: PendingJob, samples: tuple[float, ...]) -> PendingJob:
+    from dataclasses import replace
+
+    return replace(job, runtime_samples_s=samples) if samples else job
 
 
 def _float(value: object) -> float | None:

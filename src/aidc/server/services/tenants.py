@@ -11,6 +11,7 @@ from aidc.server.errors import Conflict, Forbidden, NotFound
 from aidc.server.models import TenantModel
 from aidc.server.security import Principal, Role
 from aidc.server.services import events
+from aidc.server.services.jobs import tenants_changed
 
 
 def create(session: Session, *, actor: Principal, name: str, description: str = "",
@@ -26,6 +27,7 @@ def create(session: Session, *, actor: Principal, name: str, description: str = 
     events.record(session, entity="tenant", entity_id=row.id, actor=actor.user, reason=f"created, quota {row.gpu_quota}")
     if commit:
         session.commit()
+    tenants_changed()
     return row
 
 
@@ -53,4 +55,5 @@ def set_quota(session: Session, *, actor: Principal, name: str, gpu_quota: dict[
         row.allow_borrowing = allow_borrowing
     events.record(session, entity="tenant", entity_id=row.id, actor=actor.user, reason=f"quota set to {gpu_quota}")
     session.commit()
+    tenants_changed()
     return row
