@@ -12,23 +12,8 @@ from pathlib import Path
 import httpx
 
 from tests.server.live import Server
+from tests.specs import named_nodes_yaml
 
-SPEC = """
-name: agents-e2e
-site:
-  name: lab
-  rooms:
-    - name: r
-      racks:
-        - name: rack1
-          power_budget_kw: 10
-          nodes:
-{nodes}
-node_templates:
-  w: {{gpu: VGPU, gpus: 4, virtual_gpus: true, cpu_cores: 2, ram_gib: 8, nics: {{count: 0}}, height_u: 1}}
-tenants:
-  - name: default
-"""
 
 
 class AgentCluster:
@@ -38,7 +23,7 @@ class AgentCluster:
         self.tmp, self.interval_s = tmp, interval_s
         self.names = [f"n{i + 1}" for i in range(nodes)]
         spec = tmp / "agents.yaml"
-        spec.write_text(SPEC.format(nodes="\n".join(f"            - {{template: w, name: {n}}}" for n in self.names)))
+        spec.write_text(named_nodes_yaml("agents-e2e", self.names, gpus=4, cpu_cores=2, ram_gib=8))
         self.server = Server(tmp, spec=spec, AIDC_EXECUTOR="agent", AIDC_HEARTBEAT_INTERVAL_S=str(interval_s),
                              AIDC_REPAIR_CHECK_RETRY_S="0.5")
         self.agents: dict[str, subprocess.Popen[bytes]] = {}

@@ -9,24 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.server.conftest import Api, make_api
+from tests.specs import named_nodes_yaml
 
-SPEC = """
-name: agents-dc
-site:
-  name: lab
-  rooms:
-    - name: r
-      racks:
-        - name: rack1
-          power_budget_kw: 10
-          nodes:
-            - {template: w, name: a1}
-            - {template: w, name: a2}
-node_templates:
-  w: {gpu: VGPU, gpus: 4, virtual_gpus: true, cpu_cores: 4, ram_gib: 16, nics: {count: 0}, height_u: 1}
-tenants:
-  - name: default
-"""
+SPEC = named_nodes_yaml("agents-dc", ["a1", "a2"], gpus=4, cpu_cores=4, ram_gib=16)
 JOB = {"name": "t", "kind": "custom", "command": "true", "gpus": 4}
 
 

@@ -67,7 +67,7 @@ NODES_PER_GENERATED_RACK = 32
 _IMPORT_LOCK = threading.Lock()  # agents register concurrently; each import regenerates one spec
 
 
-def spec_from_nodes(name: str, nodes: list[dict[str, Any]]) -> dict[str, Any]:
+def spec_from_nodes(name: str, nodes: list[dict[str, Any]], tenants: tuple[str, ...] = ()) -> dict[str, Any]:
     """A datacenter spec holding exactly these named nodes: one rack (or more) per partition.
 
     Each node is a dict with name, gpus, cpu_cores, ram_gib, and optionally gpu_model and partition.
@@ -98,9 +98,12 @@ def spec_from_nodes(name: str, nodes: list[dict[str, Any]]) -> dict[str, Any]:
     for tmpl in node_templates.values():
         if tmpl["gpu"] is None:
             del tmpl["gpu"]
-    return {"name": name, "description": "nodes reported by an engine or node agents",
+    spec = {"name": name, "description": "nodes reported by an engine or node agents",
             "site": {"name": name, "rooms": [{"name": "discovered", "racks": racks}]},
             "node_templates": node_templates}
+    if tenants:
+        spec["tenants"] = [{"name": t} for t in tenants]
+    return spec
 
 
 def import_nodes(session: Session, *, actor: Principal, name: str, nodes: list[dict[str, Any]],
