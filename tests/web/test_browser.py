@@ -150,6 +150,30 @@ def test_floor_shows_a_node_agents_telemetry(chromium, site: Site) -> None:  # n
     page.close()
 
 
+def test_a_running_job_shows_its_gpus_telemetry(chromium, site: Site) -> None:  # noqa: ANN001
+    import httpx
+
+    auth = {"Authorization": f"Bearer {ADMIN}"}
+    job = httpx.get(f"{site.url}/api/v1/jobs/{site.running_id}", headers=auth).json()
+    node, indices = job["placement"][0]
+    r = httpx.post(f"{site.url}/api/v1/agents/register", headers=auth,
+                   json={"node": node, "gpus": 8, "cpu_cores": 112, "ram_gib": 2048})
+    assert r.status_code == 200, r.text
+    for util in (60, 80):  # two samples: the chart draws a line
+        gpus = [{"index": i, "util_pct": util if i in indices else 0, "temp_c": 60, "power_w": 500} for i in range(8)]
+        httpx.post(f"{site.url}/api/v1/agents/{node}/heartbeat", headers=auth, json={"gpus": gpus})
+        if util == 60:
+            page = signed_in(chromium, site)
+            page.goto(f"{site.url}/ui/#/jobs/{site.running_id}")
+            page.wait_for_selector("#job-gpus:not([hidden]) h2:has-text('60% busy')")
+    page.wait_for_selector("#job-gpus h2:has-text('80% busy')", timeout=15_000)
+    assert page.inner_text("#job-gpus").count("500 W") == len(indices)
+    page.wait_for_selector("#gpu-chart .main-svg")
+    page.screenshot(path=str(site.shots / "job-gpus-1280.png"), full_page=True)
+    assert not page.errors
+    page.close()
+
+
 def test_whatif_comparison_draws_its_charts(chromium, site: Site) -> None:  # noqa: ANN001
     page = signed_in(chromium, site)
     page.goto(f"{site.url}/ui/#/whatif")

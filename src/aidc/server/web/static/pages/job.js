@@ -1,6 +1,7 @@
-// One job: its fields, why it waits and when it should start, the event timeline, logs followed live, cancel/requeue.
+// One job: its fields, why it waits and when it should start, the event timeline, logs followed live, its GPUs'
+// telemetry (from node agents) with a utilization chart, cancel/requeue.
 import { api, request } from "../api.js";
-import { TERMINAL, ago, badge, clock, dur, errorBox, fill, h } from "../ui.js";
+import { TERMINAL, ago, badge, chart, clock, dur, errorBox, fill, h, num, table } from "../ui.js";
 import { cancelJob } from "./jobs.js";
 
 const field = (label, value) => [h("dt", {}, label), h("dd", {}, value ?? "")];
@@ -25,9 +26,31 @@ export async function mount(el, { params }) {
   const id = params[0];
   const head = h("div", { id: "job-head" }), events = h("ol", { class: "timeline", id: "events" });
   const logs = h("pre", { class: "logs", id: "logs" }), follow = h("input", { type: "checkbox", checked: true, id: "follow" });
+  const gpus = h("section", { class: "card", id: "job-gpus", hidden: true });
+  const seen = { t: [], util: [], power: [] };  // this page's samples of the job's GPU telemetry
   let offset = 0, job = null;
   fill(el, head, h("div", { class: "grid2" }, h("section", { class: "card" }, h("h2", {}, "Events"), events),
-    h("section", { class: "card" }, h("h2", {}, "Logs ", h("label", { class: "inline muted small" }, follow, "follow")), logs)));
+    h("section", { class: "card" }, h("h2", {}, "Logs ", h("label", { class: "inline muted small" }, follow, "follow")), logs)), gpus);
+
+  async function metrics() {
+    if (TERMINAL.has(job.status) || job.status === "pending") return;
+    const m = await api(`/jobs/${id}/gpus`);
+    if (m.mean_util_pct == null) return;  // no node agent reports for its nodes
+    const at = Math.max(...m.gpus.map((g) => g.at_s || 0));
+    if (!seen.t.length || at > seen.t[seen.t.length - 1]) {
+      seen.t.push(at); seen.util.push(m.mean_util_pct); seen.power.push(m.power_w);
+    }
+    gpus.hidden = false;
+    const plot = h("div", { class: "chart", id: "gpu-chart" });
+    fill(gpus, h("h2", {}, `GPUs: ${num(m.mean_util_pct, 0)}% busy, ${num(m.power_w, 0)} W`),
+      table([{ label: "node", cell: (g) => g.node }, { label: "GPU", cell: (g) => g.gpu },
+        { label: "utilization", cell: (g) => `${num(g.util_pct, 0)}%` }, { label: "temperature", cell: (g) => `${num(g.temp_c, 0)} C` },
+        { label: "power", cell: (g) => `${num(g.power_w, 0)} W` }], m.gpus), plot);
+    const t = seen.t.map((x) => new Date(x * 1000));
+    chart(plot, [{ x: t, y: seen.util, name: "mean GPU utilization %", type: "scatter" },
+      { x: t, y: seen.power, name: "GPU power W", yaxis: "y2", type: "scatter", line: { dash: "dot" } }],
+      { margin: { l: 48, r: 64, t: 16, b: 40 }, yaxis: { title: "%", range: [0, 105] }, yaxis2: { title: "W", overlaying: "y", side: "right", rangemode: "tozero", showgrid: false } });
+  }
 
   async function refresh() {
     try { job = await api(`/jobs/${id}`); } catch (e) { fill(el, h("h1", {}, `Job ${id}`), errorBox(e)); return { }; }
@@ -38,6 +61,7 @@ export async function mount(el, { params }) {
     const evs = await api(`/jobs/${id}/events`);
     fill(events, evs.map((e) => h("li", {}, h("time", {}, clock(e.at_s)), " ", e.to_status ? badge(e.to_status) : "", " ", e.reason, h("span", { class: "muted" }, ` (${e.actor})`))));
     await moreLogs();
+    try { await metrics(); } catch (e) { /* telemetry is extra: the page works without it */ }
   }
 
   async function moreLogs() {
