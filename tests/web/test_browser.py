@@ -210,6 +210,52 @@ def test_serving_lists_deployments_with_endpoints(chromium, site: Site) -> None:
     page.close()
 
 
+ECHO_SERVER = """
+import json, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+class H(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        out = json.dumps({"model": "echo", "choices": [{"text": body["prompt"][::-1]}], "usage": {}}).encode()
+        self.send_response(200); self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out))); self.end_headers(); self.wfile.write(out)
+HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"""
+
+
+def test_the_prompt_box_reaches_a_running_deployment(chromium, site: Site, tmp_path: Path) -> None:  # noqa: ANN001
+    """A serve job on this host answering /v1/completions (it reverses the prompt); the page sends a prompt
+    through /api/v1/deployments/{id}/prompt and shows the answer."""
+    import sys
+
+    from tests.server.pg import free_port
+
+    script = tmp_path / "echo_server.py"
+    script.write_text(ECHO_SERVER)
+    port = free_port()
+    site.call("POST", "/api/v1/tenants", json={"name": "serving-test"})  # its own queue: nothing waits ahead of it
+    job = site.call("POST", "/api/v1/jobs", json={"tenant": "serving-test", "spec": {
+        "name": "echo", "kind": "serve", "gpus": 1, "command": f"{sys.executable} {script} {port}",
+        "env": {"AIDC_ENDPOINT": f"http://127.0.0.1:{port}"}}}).json()
+    try:
+        page = signed_in(chromium, site)
+        page.goto(f"{site.url}/ui/#/serving")
+        page.wait_for_selector(f"#prompt-deployment option[value='{job['id']}']", state="attached", timeout=15_000)
+        page.select_option("#prompt-deployment", str(job["id"]))
+        page.fill("#prompt-text", "hello GPUs")
+        for _ in range(20):  # the server inside the job may still be starting
+            page.click("#prompt-send")
+            page.wait_for_function("document.querySelector('#prompt-answer').textContent !== '…'")
+            if "sUPG olleh" in page.inner_text("#prompt-answer"):
+                break
+            page.wait_for_timeout(250)
+        assert "sUPG olleh" in page.inner_text("#prompt-answer")
+        page.screenshot(path=str(site.shots / "serving-prompt-1280.png"), full_page=True)
+        page.close()
+    finally:
+        site.call("POST", f"/api/v1/jobs/{job['id']}/cancel", json={})
+
+
 def test_pages_update_live_and_the_token_survives_a_reload(chromium, site: Site) -> None:  # noqa: ANN001
     page = signed_in(chromium, site)
     page.goto(f"{site.url}/ui/#/jobs")
