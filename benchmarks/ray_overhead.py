@@ -109,7 +109,7 @@ def main() -> None:
     import httpx
     import ray
 
-    from aidc.executors.ray import JobPart
+    from aidc.executors.ray_part import JobPart
     from tests.executors.ray_cluster import RayCluster, datacenter_yaml
     from tests.server.live import Server
 

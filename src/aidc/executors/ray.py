@@ -33,13 +33,6 @@ returns; a later `poll` kills the actors and removes the placement group once th
 from __future__ import annotations
 
 import logging
-import os
-import re
-import shlex
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -48,112 +41,17 @@ from typing import Any
 
 from aidc.core.errors import AidcError
 from aidc.executors.base import Capabilities, DiscoveredNode, ExecutorEvent, LaunchRequest
+from aidc.executors.ray_part import JobPart
+from aidc.executors.ray_support import (
+    NODE_RESOURCE_PREFIX, _attempt, _check_options, _connect, _creation_failed, _deadline, _gpu_model, _node_names,
+    _part_names, _pg_name, _short, _stop_key,
+)
 
 log = logging.getLogger("aidc.executors.ray")
 
-PLACEMENTS = ("aidc", "ray")
-NODE_RESOURCE_PREFIX = "aidc_node:"
 NODE_CHECK_INTERVAL_S = 2.0  # how often pending, pinned jobs check that their nodes are still alive
 NODE_CACHE_TTL_S = 1.0
 STOP_MARGIN_S = 10.0  # a stop() that has not returned grace_s + this after the cancel is forced (ray.kill)
-
-# The part's process: record the pid, start a watchdog that kills the group when the actor's
-# worker process is gone, run the command, write the exit code atomically.
-WRAPPER = ('echo $$ > {pid_file}; '
-           '( while kill -0 {actor_pid} 2>/dev/null; do sleep 1; done; kill -KILL 0 ) & '
-           'bash -c {cmd}; code=$?; kill $! 2>/dev/null; '
-           'echo $code > {exit_tmp} && mv {exit_tmp} {exit_file}; exit $code')
-
-
-# -- the actor (runs on a Ray worker; only the standard library and ray) ---------------------------
-class JobPart:
-    """One part (rank) of a job on one Ray node: starts the command at creation, reports, stops it."""
-
-    def __init__(self, spec: dict[str, Any]) -> None:
-        import ray
-
-        self.spec = spec
-        self.node_ip: str = ray.util.get_node_ip_address()
-        self.node_id: str = ray.get_runtime_context().get_node_id()
-        self.port: int | None = _free_port(self.node_ip) if spec["rank"] == 0 else None
-        gpu_ids = [str(g) for g in ray.get_gpu_ids()]
-        master_ip, master_port = (self.node_ip, self.port) if spec["rank"] == 0 else _rank0_address(spec)
-        workdir = Path(spec["workdir"])
-        workdir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **spec["env"], "CUDA_VISIBLE_DEVICES": ",".join(gpu_ids),
-               "AIDC_MASTER_ADDR": str(master_ip), "AIDC_MASTER_PORT": str(master_port)}
-        exit_file = spec["exit_file"]
-        script = WRAPPER.format(cmd=shlex.quote(spec["command"]), actor_pid=os.getpid(),
-                                pid_file=shlex.quote(spec["pid_file"]), exit_tmp=shlex.quote(exit_file + ".tmp"),
-                                exit_file=shlex.quote(exit_file))
-        with open(spec["log"], "ab") as out:
-            self.proc = subprocess.Popen(["bash", "-c", script], cwd=workdir, env=env, stdout=out,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        self._info = {"pid": self.proc.pid, "node_ip": self.node_ip, "node_id": self.node_id, "gpus": gpu_ids,
-                      "hostname": socket.gethostname(), "master": f"{master_ip}:{master_port}",
-                      "started_s": time.time()}
-
-    def info(self) -> dict[str, Any]:
-        return self._info
-
-    def address(self) -> tuple[str, int | None]:
-        return self.node_ip, self.port
-
-    def wait(self) -> int:
-        """Block until the command ends; its exit code (128+N when killed by signal N)."""
-        code = self.proc.wait()
-        return code if code >= 0 else 128 - code
-
-    def stop(self, grace_s: float) -> bool:
-        """SIGTERM the process group, SIGKILL what is left after grace_s; True when the group is gone."""
-        pgid = self.proc.pid
-        _signal_group(pgid, signal.SIGTERM)
-        deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline:
-            self.proc.poll()  # reap the leader, so a zombie does not count as alive
-            if not _group_alive(pgid):
-                return True
-            time.sleep(0.05)
-        _signal_group(pgid, signal.SIGKILL)
-        self.proc.poll()
-        return not _group_alive(pgid)
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def _rank0_address(spec: dict[str, Any], timeout_s: float = 120.0) -> tuple[str, int]:
-    """Rank 0's node IP and port, asked from rank 0's actor (created first, in the same placement group)."""
-    import ray
-
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            rank0 = ray.get_actor(spec["rank0"], namespace=spec["namespace"])
-            ip, port = ray.get(rank0.address.remote(), timeout=timeout_s)
-            return str(ip), int(port)
-        except ValueError:  # not registered yet
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-        return True
-    except (ProcessLookupError, PermissionError):
-        return False
 
 
 # -- the executor (runs in the aidc server, a Ray driver) -------------------------------------------
@@ -601,118 +499,3 @@ class RayExecutor:
         if info.get("node_id") not in names:
             names = _node_names(self._ray_nodes(refresh=True))
         return names.get(info.get("node_id", ""), info.get("node_ip", "?"))
-
-
-# -- helpers ---------------------------------------------------------------------------------------
-def _check_options(*, address: str, namespace: str, placement: str, cpus_per_part: float,
-                   connect_timeout_s: float) -> None:
-    if not isinstance(address, str) or not address:
-        raise AidcError(f"ray executor option address: a Ray address such as '127.0.0.2:6379' or 'auto', "
-                        f"got {address!r}")
-    if not isinstance(namespace, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", namespace):
-        raise AidcError(f"ray executor option namespace: letters, digits, '_', '.', '-' only, got {namespace!r}")
-    if placement not in PLACEMENTS:
-        raise AidcError(f"ray executor option placement: one of {list(PLACEMENTS)}, got {placement!r}")
-    if isinstance(cpus_per_part, bool) or not isinstance(cpus_per_part, int | float) or cpus_per_part < 0:
-        raise AidcError(f"ray executor option cpus_per_part: a number >= 0, got {cpus_per_part!r}")
-    if isinstance(connect_timeout_s, bool) or not isinstance(connect_timeout_s, int | float) or connect_timeout_s <= 0:
-        raise AidcError(f"ray executor option connect_timeout_s: a number of seconds > 0, got {connect_timeout_s!r}")
-
-
-def _connect(address: str, namespace: str, node_ip_address: str | None, timeout_s: float) -> Any:
-    """Connect this process to Ray as a driver (once per process); a clear error naming the option."""
-    import ray
-
-    if ray.is_initialized():
-        current = ray.get_runtime_context().namespace
-        if current != namespace:
-            raise AidcError(f"ray executor option namespace: this process is already connected to Ray in "
-                            f"namespace {current!r}, not {namespace!r}")
-        return ray
-    host, _, port = address.rpartition(":")
-    if address != "auto" and not address.startswith("ray://"):
-        if not host or not port.isdigit():
-            raise AidcError(f"ray executor option address: HOST:PORT of the Ray head's GCS, got {address!r}")
-        try:
-            socket.create_connection((host, int(port)), timeout=timeout_s).close()
-        except OSError as exc:
-            raise AidcError(f"ray executor option address: nothing answers at {address} ({exc})") from None
-        if node_ip_address is None and host.startswith("127."):
-            node_ip_address = host  # on loopback, the driver joins through the head's own address
-    kwargs: dict[str, Any] = {"address": address, "namespace": namespace, "log_to_driver": False,
-                              "logging_level": logging.WARNING}
-    if node_ip_address:
-        kwargs["_node_ip_address"] = node_ip_address
-    # the actor class travels by value, so Ray nodes need ray but not aidc installed
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    try:
-        ray.init(**kwargs)
-    except Exception as exc:  # noqa: BLE001 (any failure to join is a configuration problem to report)
-        raise AidcError(f"ray executor option address: cannot connect to Ray at {address!r}: {exc}") from None
-    return ray
-
-
-def _attempt(workdir: Path) -> str:
-    """The attempt token in actor names: N of a workdir named attempt-N, else a sanitized folder name."""
-    m = re.fullmatch(r"attempt-(\d+)", workdir.name)
-    return m.group(1) if m else re.sub(r"[^A-Za-z0-9]+", "_", workdir.name)[:40] or "0"
-
-
-def _part_names(job_id: int, attempt: str, nparts: int) -> list[str]:
-    return [f"aidc-job-{job_id}-{attempt}-{rank}" for rank in range(nparts)]
-
-
-def _pg_name(job_id: int, attempt: str) -> str:
-    return f"aidc-job-{job_id}-{attempt}"
-
-
-def _stop_key(job_id: int, handle: dict[str, Any]) -> str:
-    """Stops are tracked per attempt (by placement group): a new attempt's cancel is not taken for an old one's."""
-    return str(handle.get("pg") or f"aidc-job-{job_id}")
-
-
-def _deadline(started_s: float, max_runtime_s: float | None) -> float | None:
-    return None if max_runtime_s is None else started_s + max_runtime_s
-
-
-def _node_names(records: list[dict[str, Any]]) -> dict[str, str]:
-    """Ray node id -> stable name: `aidc_node:<name>` resource, else the Ray node name, else hostname or IP."""
-    hostnames = [r.get("NodeManagerHostname", "") for r in records if r["Alive"]]
-    out = {}
-    for rec in records:
-        custom = [r[len(NODE_RESOURCE_PREFIX):] for r in rec.get("Resources", {}) if r.startswith(NODE_RESOURCE_PREFIX)]
-        node_name = rec.get("NodeName") or ""
-        hostname = rec.get("NodeManagerHostname") or ""
-        if custom:
-            out[rec["NodeID"]] = custom[0]
-        elif node_name and node_name != rec["NodeManagerAddress"]:
-            out[rec["NodeID"]] = node_name
-        elif hostname and hostnames.count(hostname) == 1:
-            out[rec["NodeID"]] = hostname
-        else:
-            out[rec["NodeID"]] = rec["NodeManagerAddress"]
-    return out
-
-
-def _gpu_model(resources: dict[str, float]) -> str | None:
-    """aidc's catalog name for Ray's `accelerator_type:X` resource, when the catalog knows X."""
-    from aidc.core.errors import UnknownNameError
-    from aidc.core.gpus import get_gpu
-
-    for key in resources:
-        if key.startswith("accelerator_type:"):
-            try:
-                return get_gpu(key.split(":", 1)[1]).name
-            except UnknownNameError:
-                return None
-    return None
-
-
-def _creation_failed(exc: Exception) -> bool:
-    """The actor's constructor raised (a bad workdir, say): the job failed, it was not lost."""
-    return bool(getattr(exc, "actor_init_failed", False))
-
-
-def _short(exc: Exception, limit: int = 2000) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= limit else text[:limit] + "..."
