@@ -22,21 +22,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 TARGET_RATIO = 1.2
-SPEC = """name: loopback-slurm
-site:
-  name: loopback
-  rooms:
-    - name: room
-      racks:
-        - name: gpu
-          power_budget_kw: 20
-          nodes:
-{nodes}
-node_templates:
-  t: {{gpu: VGPU, gpus: 8, virtual_gpus: true, cpu_cores: 32, ram_gib: 64, nics: {{count: 0}}, height_u: 2}}
-tenants:
-  - name: default
-"""
 
 
 def _wait_started(path: Path, timeout_s: float = 60.0) -> float:
@@ -71,6 +56,7 @@ def main() -> None:
 
     from tests.executors.slurm_cluster import SlurmCluster, slurm_missing
     from tests.server.live import Server
+    from tests.specs import named_nodes_yaml
 
     why = slurm_missing()
     if why:
@@ -81,8 +67,7 @@ def main() -> None:
     server = None
     try:
         spec = tmp / "dc.yaml"
-        spec.write_text(SPEC.format(nodes="\n".join(f"            - {{template: t, name: {n}, tenant: default}}"
-                                                    for n in cluster.nodes)))
+        spec.write_text(named_nodes_yaml("loopback-slurm", cluster.nodes))
         options = {"conf": str(cluster.conf), "bin_dir": cluster.bin_dir, "poll_interval_s": 0.5}
         if args.submit == "rest":
             options.update(rest_url=cluster.rest_url, jwt=cluster.token())

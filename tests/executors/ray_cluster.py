@@ -216,34 +216,13 @@ def _kill_group(pgid: int, sig: int) -> None:
         pass
 
 
-DATACENTER_YAML = """name: raydc
-site:
-  name: loopback
-  rooms:
-    - name: r
-      racks:
-        - name: ray
-          power_budget_kw: 40
-          nodes:
-{nodes}
-node_templates:
-  raynode:
-    gpu: VGPU
-    gpus: {gpus}
-    virtual_gpus: true
-    cpu_cores: 4
-    ram_gib: 16
-    nics: {{count: 0}}
-    height_u: 2
-tenants:
-  - name: default
-"""
 
 
 def datacenter_yaml(node_names: list[str], gpus: int = GPUS_PER_WORKER) -> str:
     """An aidc datacenter spec whose nodes are named like the Ray nodes (virtual GPUs, one rack)."""
-    nodes = "\n".join(f"            - {{template: raynode, name: {n}, tenant: default}}" for n in node_names)
-    return DATACENTER_YAML.format(nodes=nodes, gpus=gpus)
+    from tests.specs import named_nodes_yaml
+
+    return named_nodes_yaml("loopback-ray", node_names, gpus=gpus)
 
 
 def ray_importable() -> bool:

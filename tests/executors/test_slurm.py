@@ -231,29 +231,6 @@ def test_a_killed_slurmd_loses_its_job_and_the_next_launch_goes_elsewhere(slurm:
     assert Path(handle["log"]).exists()
 
 
-SPEC = """
-name: loopback-slurm
-site:
-  name: loopback
-  rooms:
-    - name: room
-      racks:
-        - name: gpu
-          power_budget_kw: 20
-          nodes:
-{nodes}
-node_templates:
-  t:
-    gpu: VGPU
-    gpus: 8
-    virtual_gpus: true
-    cpu_cores: 32
-    ram_gib: 64
-    nics: {{count: 0}}
-    height_u: 2
-tenants:
-  - name: default
-"""
 
 
 def _tail(tmp: Path) -> str:
@@ -277,10 +254,10 @@ def _wait_job(server, job_id: int, statuses: set[str], timeout_s: float = 30) ->
 def test_end_to_end_through_a_real_aidc_server(slurm: SlurmCluster, tmp_path: Path) -> None:
     from tests.conftest import aidc_bin
     from tests.server.live import Server
+    from tests.specs import named_nodes_yaml
 
     spec = tmp_path / "dc.yaml"
-    spec.write_text(SPEC.format(nodes="\n".join(f"            - {{template: t, name: {n}, tenant: default}}"
-                                                 for n in slurm.nodes)))
+    spec.write_text(named_nodes_yaml("loopback-slurm", slurm.nodes))
     options = {"rest_url": slurm.rest_url, "jwt": slurm.token(), "conf": str(slurm.conf), "bin_dir": slurm.bin_dir,
                "poll_interval_s": 0.2}
     server = Server(tmp_path, spec=spec, aidc=aidc_bin(), AIDC_EXECUTOR="slurm",
