@@ -95,3 +95,17 @@ def test_the_documented_two_node_example_runs(cluster: AgentCluster) -> None:
     cluster.wait(lambda: cluster.job(job_id)["status"] == "succeeded")
     first = cluster.job(job_id)["placement"][0][0]
     assert cluster.logs(job_id).startswith(f"rank 0 of 2 on {first}, GPUs 0,1,2,3, master 127.0.0.1:")
+
+
+def test_an_agent_refused_by_the_server_says_why_and_exits(cluster: AgentCluster) -> None:
+    import subprocess
+
+    base = [cluster.server.bin, "agent", "--work-dir", str(cluster.tmp / "refused"), "--interval", "0.2"]
+    bad_token = subprocess.run([*base, "--node", "n9", "--gpus", "4", "--token", "aidc_not-a-token"],
+                               env=cluster.server.env, capture_output=True, text=True, timeout=60)
+    assert bad_token.returncode != 0 and "HTTP 401" in bad_token.stderr + bad_token.stdout
+    wrong_gpus = subprocess.run([*base, "--node", "n1", "--gpus", "2"], env=cluster.server.env, capture_output=True,
+                                text=True, timeout=60)
+    out = wrong_gpus.stderr + wrong_gpus.stdout
+    assert wrong_gpus.returncode != 0 and "node 'n1' has 4 GPUs in the inventory but its agent found 2" in out
+    assert "Traceback" not in out

@@ -28,6 +28,12 @@ from aidc.executors.local import LocalExecutor
 log = logging.getLogger("aidc.agent")
 MAX_LOG_CHUNK_BYTES = 256 * 1024
 AGENT_VERSION = "1"
+MAX_REMEMBERED_STARTS = 100_000  # job parts ever started here, so none is started twice
+
+
+def _start_order(key: str) -> tuple[int, int, int]:
+    job, attempt, rank = (int(x) for x in key.split(":"))
+    return job, attempt, rank
 
 
 @dataclass
@@ -153,6 +159,9 @@ class Agent:
         if key in self.started:
             return  # never the same attempt twice, whatever the server says
         self.started.add(key)
+        if len(self.started) > MAX_REMEMBERED_STARTS:  # the oldest attempts are long acknowledged
+            for old in sorted(self.started, key=_start_order)[:len(self.started) - MAX_REMEMBERED_STARTS]:
+                self.started.discard(old)
         workdir = (self.config.work_dir / "jobs" / str(spec["job_id"]) / f"attempt-{spec['attempt']}-rank{spec['rank']}")
         env = {**spec.get("env", {}), "AIDC_NODE_RANK": str(spec["rank"]), "AIDC_NNODES": str(spec["ranks"]),
                "AIDC_ATTEMPT": str(spec["attempt"]), "MASTER_ADDR": spec.get("master_addr", "127.0.0.1"),
