@@ -32,3 +32,9 @@ class NotFound(ServiceError):
 
 class Conflict(ServiceError):
     status_code = 409
+
+
+class Unavailable(ServiceError):
+    """The server is stopping or a part of it is down; the client may retry."""
+
+    status_code = 503

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from aidc.server.errors import Unavailable
 from aidc.server.models import JobModel
 from aidc.server.services import events
 
@@ -41,22 +42,34 @@ class SubmitBatcher:
         self._thread = threading.Thread(target=self._run, name="aidc-submit-writer", daemon=True)
         self._thread.start()
         self.batches = 0
+        self._stopping = False
 
     def submit(self, rows: list[JobModel], *, actor: str, reasons: list[str], timeout_s: float = 60.0) -> list[JobModel]:
         """Insert these jobs (and a 'submitted' event each) in the next batch; returns them with ids."""
-        item = Submission(rows, actor, reasons)
-        self._queue.put(item)
+        item = self._enqueue(Submission(rows, actor, reasons))
         return item.done.result(timeout=timeout_s)
 
-    async def submit_async(self, rows: list[JobModel], *, actor: str, reasons: list[str]) -> list[JobModel]:
+    async def submit_async(self, rows: list[JobModel], *, actor: str, reasons: list[str],
+                           timeout_s: float = 60.0) -> list[JobModel]:
         """As `submit`, awaited on the event loop: no request thread waits for the batch."""
         import asyncio
 
-        item = Submission(rows, actor, reasons)
+        item = self._enqueue(Submission(rows, actor, reasons))
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(item.done), timeout_s)
+        except TimeoutError:
+            raise Unavailable(f"the database did not take the submission within {timeout_s:g} s; "
+                              "it was not accepted, submit again") from None
+
+    def _enqueue(self, item: Submission) -> Submission:
+        if not self._thread.is_alive() or self._stopping:
+            raise Unavailable("the server is stopping: submission not accepted, submit again")
         self._queue.put(item)
-        return await asyncio.wrap_future(item.done)
+        return item
 
     def stop(self, timeout_s: float = 10.0) -> None:
+        """Write what is queued, then end the writer; later submissions get 503."""
+        self._stopping = True
         self._queue.put(None)
         self._thread.join(timeout_s)
 
