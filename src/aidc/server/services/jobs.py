@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -170,7 +171,10 @@ def replica_specs(spec: JobSpec) -> list[JobSpec]:
 
 
 TENANT_CACHE_S = 5.0
-_tenant_cache: dict[tuple[int, int | None, str | None], tuple[float, TenantModel]] = {}
+# engine -> (caller's tenant id, asked tenant) -> (expires, row); keyed by the engine object itself (weakly):
+# an id() could be reused by a later engine and hand it another database's rows
+_tenant_cache: weakref.WeakKeyDictionary[Any, dict[tuple[int | None, str | None], tuple[float, TenantModel]]] = \
+    weakref.WeakKeyDictionary()
 
 
 def tenants_changed() -> None:
@@ -180,14 +184,15 @@ def tenants_changed() -> None:
 
 def _tenant_for_submit(session: Session, actor: Principal, tenant: str | None) -> TenantModel:
     """The tenant a submission is for (a detached row, cached 5 s: every submit needs it)."""
-    key = (id(session.get_bind()), actor.tenant_id, tenant)
-    hit = _tenant_cache.get(key)
+    cache = _tenant_cache.setdefault(session.get_bind(), {})
+    key = (actor.tenant_id, tenant)
+    hit = cache.get(key)
     now = time.monotonic()
     if hit is not None and hit[0] > now and (tenant is None or actor.can_see_tenant(hit[1].id)):
         return hit[1]
     row = _load_tenant_for_submit(session, actor, tenant)
     session.expunge(row)
-    _tenant_cache[key] = (now + TENANT_CACHE_S, row)
+    cache[key] = (now + TENANT_CACHE_S, row)
     return row
 
 

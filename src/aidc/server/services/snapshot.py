@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -61,12 +63,13 @@ def build(session: Session, *, now_s: float, isolate_tenants: bool = False
 
 # engine -> job id -> (row version, the job as the scheduler sees it, its queue row, tenant id): a long queue
 # is read in full once, then only the jobs that are new or changed (their version moved) are read again
-_pending_cache: dict[int, dict[int, tuple[int, PendingJob, QueueRow, int]]] = {}
+_pending_cache: weakref.WeakKeyDictionary[Any, dict[int, tuple[int, PendingJob, QueueRow, int]]] = \
+    weakref.WeakKeyDictionary()  # keyed by the engine itself: an id() could be reused by another database
 
 
 def pending_rows(session: Session, tenant_names: dict[int, str]) -> list[tuple[PendingJob, QueueRow, int]]:
     """The pending queue in submission order: (PendingJob, QueueRow, tenant id) per job."""
-    cache = _pending_cache.setdefault(id(session.get_bind()), {})
+    cache = _pending_cache.setdefault(session.get_bind(), {})
     order = session.execute(select(JobModel.id, JobModel.version).where(JobModel.status == "pending")
                             .order_by(JobModel.submitted_s, JobModel.id)).all()
     stale = [job_id for job_id, version in order if job_id not in cache or cache[job_id][0] != version]
@@ -86,7 +89,7 @@ def note_written(session: Session, column: str, values: dict[int, object]) -> No
     cached queue rows in step, so the next cycle does not write the same values again."""
     from dataclasses import replace
 
-    cache = _pending_cache.get(id(session.get_bind()), {})
+    cache = _pending_cache.get(session.get_bind(), {})
     for job_id, value in values.items():
         hit = cache.get(job_id)
         if hit is not None:
@@ -95,7 +98,7 @@ def note_written(session: Session, column: str, values: dict[int, object]) -> No
 
 def forget_pending(session: Session) -> None:
     """A cycle rolled back: what `note_written` recorded may not be in the database; read it all again."""
-    _pending_cache.pop(id(session.get_bind()), None)
+    _pending_cache.pop(session.get_bind(), None)
 
 
 def _with_samples(job: PendingJob, samples: tuple[float, ...]) -> PendingJob:
@@ -118,14 +121,15 @@ def _node_state(node: NodeModel, used: int, isolate: bool) -> NodeState:
 
 HISTORY_PER_KIND = 200  # run times kept per (tenant, GPU count): the evidence of history-based policies
 HISTORY_REFRESH_S = 30.0
-_history: dict[int, tuple[float, dict[tuple[int, int], tuple[float, ...]]]] = {}
+_history: weakref.WeakKeyDictionary[Any, tuple[float, dict[tuple[int, int], tuple[float, ...]]]] = \
+    weakref.WeakKeyDictionary()  # engine -> (read at, history)
 
 
 def runtime_history(session: Session) -> dict[tuple[int, int], tuple[float, ...]]:
     """(tenant id, GPUs) -> run times of the latest succeeded jobs like that (for `gittins`), cached 30 s."""
     import time
 
-    key = id(session.get_bind())
+    key = session.get_bind()
     now = time.monotonic()
     cached = _history.get(key)
     if cached is not None and now - cached[0] < HISTORY_REFRESH_S:
