@@ -8,6 +8,7 @@ finished job part until the reply acknowledges it, and a log chunk says at which
 from __future__ import annotations
 
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -107,9 +108,39 @@ def _store_telemetry(session: Session, node: NodeModel, body: dict[str, Any], no
             cpu_pct=float(host.get("cpu_pct") or 0), mem_used_gib=float(host.get("mem_used_gib") or 0)))
 
 
+# node -> ids of live agent-run jobs placed there, shared by every heartbeat and rebuilt when the scheduler
+# started jobs (or every REBUILD_S): one scan of the live jobs per change, not per heartbeat
+REBUILD_S = 5.0
+_placements: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()  # engine -> index
+_PLACEMENT_VERSION = [0]
+
+
+def assignments_changed() -> None:
+    """The scheduler committed new starts: heartbeats look at the placements again."""
+    _PLACEMENT_VERSION[0] += 1
+
+
+def _job_ids_on(session: Session, node_name: str) -> list[int]:
+    now = time.monotonic()
+    version = _PLACEMENT_VERSION[0]
+    index = _placements.setdefault(session.get_bind(), {"built": -1, "at": 0.0, "by_node": {}})
+    if index["built"] != version or now - index["at"] > REBUILD_S:
+        by_node: dict[str, list[int]] = {}
+        for job_id, placement, handle in session.execute(select(JobModel.id, JobModel.placement, JobModel.handle)
+                                                         .where(JobModel.status.in_(LIVE))):
+            if handle.get("agent"):
+                for name, _ in placement:
+                    by_node.setdefault(name, []).append(job_id)
+        index.update(built=version, at=now, by_node=by_node)
+    return list(index["by_node"].get(node_name, ()))
+
+
 def _jobs_on(session: Session, node_name: str) -> list[JobModel]:
-    """Live agent-run jobs placed on this node (placement is JSON, so filtered here)."""
-    rows = session.scalars(select(JobModel).where(JobModel.status.in_(LIVE)))
+    """Live agent-run jobs placed on this node, read fresh (the shared index only says which to read)."""
+    ids = _job_ids_on(session, node_name)
+    if not ids:
+        return []
+    rows = session.scalars(select(JobModel).where(JobModel.id.in_(ids), JobModel.status.in_(LIVE)))
     return [j for j in rows if j.handle.get("agent") and any(n == node_name for n, _ in j.placement)]
 
 

@@ -279,6 +279,10 @@ class Scheduler:
             jobs_service.set_status(session, job=job, new=JobStatus.RUNNING, actor=ACTOR, reason=f"launched by {self.executor.name}")
             started.add(job.id)
         session.commit()
+        if started:
+            from aidc.server.services.agents import assignments_changed  # node agents pick these up
+
+            assignments_changed()
         return started
 
     def _pick_gpus(self, job: JobModel, nodes: tuple[tuple[str, int], ...], used: dict[str, set[int]],
