@@ -148,3 +148,32 @@ def test_restart_reattaches_running_jobs_and_requeues_lost_ones(tmp_path: Path) 
         rerun = api.wait_status(lose, {"running"})
         assert rerun["attempts"] == 2
         stop_live_jobs(app2)
+
+
+def test_a_cancel_racing_the_scheduler_retries_instead_of_failing(local_api: Api) -> None:
+    """The API's copy of a job is stale when the loop changed it meanwhile: the cancel reads it again."""
+    import pytest
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from aidc.server.models import JobModel
+    from aidc.server.security import Principal, Role
+    from aidc.server.services import jobs
+
+    job_id = local_api.submit({"name": "race", "command": "sleep 30", "gpus": 1}).json()["id"]
+    local_api.wait_status(job_id, {"running"})
+    sessions = local_api.client.app.state.sessions
+    admin = Principal(user_id=1, user="admin", role=Role.ADMIN, tenant_id=None, tenant=None, token_id=0)
+    with sessions() as api_session, sessions() as loop_session:
+        stale = api_session.get(JobModel, job_id)  # the API read it ...
+        moved = loop_session.get(JobModel, job_id)
+        moved.preemptions += 1  # ... then the loop changed it (its version moved)
+        loop_session.commit()
+        assert stale.version < moved.version
+        with pytest.raises(StaleDataError):  # one try alone loses the race ...
+            jobs._cancel(api_session, actor=admin, job_id=job_id, reason="")
+        api_session.rollback()
+        api_session.get(JobModel, job_id).priority = 0  # (the stale copy again, as before the first try)
+        moved.preemptions += 1
+        loop_session.commit()
+        assert jobs.cancel(api_session, actor=admin, job_id=job_id).status == "cancelled"  # ... the retry wins
+    assert local_api.call("GET", f"/api/v1/jobs/{job_id}").json()["status"] == "cancelled"

@@ -50,8 +50,10 @@ def need_browser() -> None:
 def live_server(tmp: Path) -> Iterator[tuple[str, object]]:
     import uvicorn
 
+    # agents registered by the telemetry tests send one heartbeat: a long interval keeps their nodes from
+    # being declared lost (heartbeat loss is tested in tests/agent) while other pages are being checked
     app = create_app(Settings(data_dir=tmp / "data", database_url=f"sqlite:///{tmp / 'aidc.db'}", bootstrap_token=ADMIN,
-                              schedule_interval_s=0.05))
+                              schedule_interval_s=0.05, heartbeat_interval_s=600))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -227,6 +227,9 @@ class RayExecutor:
         now = time.time()
         for job in jobs:
             event = outcome.get(job.job_id) or self._judge(job, now)
+            if (event is not None and event.kind == "succeeded" and job.announce and not job.announced
+                    and len(job.infos) < len(job.actors) and job.info_refs):
+                continue  # "running" (with its nodes) comes first: the parts' infos resolve in a later poll
             if job.announce and not job.announced and len(job.infos) == len(job.actors):  # before its end, if both
                 job.announced = True
                 nodes = tuple(self._node_name_of(job.infos[rank]) for rank in range(len(job.actors)))

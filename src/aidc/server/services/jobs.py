@@ -255,9 +255,29 @@ def set_status(session: Session, *, job: JobModel, new: JobStatus, actor: str, r
         job.finished_s = now
 
 
+def _retrying(session: Session, change: Any, tries: int = 5) -> JobModel:
+    """Run a status change; when the scheduler changed the same job in between (its row version moved),
+    read it again and retry, so a racing cancel or requeue never fails with a server error."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    for attempt in range(tries):
+        try:
+            return change()
+        except StaleDataError:
+            session.rollback()
+            if attempt == tries - 1:
+                raise Conflict("the job kept changing under this request; try again") from None
+            time.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 def cancel(session: Session, *, actor: Principal, job_id: int, reason: str = "") -> JobModel:
     """End a job; the scheduling loop stops its process (executors are driven from one thread)."""
-    job = get_visible(session, actor=actor, job_id=job_id)
+    return _retrying(session, lambda: _cancel(session, actor=actor, job_id=job_id, reason=reason))
+
+
+def _cancel(session: Session, *, actor: Principal, job_id: int, reason: str) -> JobModel:
+    job = get_visible(session, actor=actor, job_id=job_id)  # after a rollback: read afresh
     if job.status in {s.value for s in TERMINAL_JOB}:
         raise Conflict(f"job {job_id} already ended ({job.status})")
     set_status(session, job=job, new=JobStatus.CANCELLED, actor=actor.user, reason=reason or f"cancelled by {actor.user}")
@@ -266,6 +286,11 @@ def cancel(session: Session, *, actor: Principal, job_id: int, reason: str = "")
 
 
 def requeue(session: Session, *, actor: Principal, job_id: int, reason: str = "") -> JobModel:
+    """Put a job back in the queue (an ended one, or a running one: its process is stopped by the loop)."""
+    return _retrying(session, lambda: _requeue(session, actor=actor, job_id=job_id, reason=reason))
+
+
+def _requeue(session: Session, *, actor: Principal, job_id: int, reason: str) -> JobModel:
     job = get_visible(session, actor=actor, job_id=job_id)
     if job.status == JobStatus.PENDING.value:
         raise Conflict(f"job {job_id} is already pending")
