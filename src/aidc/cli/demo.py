@@ -20,6 +20,11 @@ def demo(
     skip: list[str] = typer.Option([], "--skip", help="Leave a step out: plan, simulate, build, operate (repeatable)."),
 ) -> None:
     """Describe the example sites, plan a model, replay Philly, train and serve a model, run the control plane."""
+    import os
+    import sys
+
+    if not sys.stdout.isatty():  # loading bars redrawn into a log are noise; tqdm reads this when imported
+        os.environ.setdefault("TQDM_DISABLE", "1")
     from rich.rule import Rule
 
     from aidc.cli.common import console

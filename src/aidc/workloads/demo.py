@@ -116,11 +116,6 @@ def run_demo(console, out_dir: Path, *, max_pairs: int = 12000, steps: int = 400
         console.print(f"  {src!r} -> {hyp!r}")
     result: dict[str, Any] = {"data": report, "train": summary, "scores": scores}
     if ask:
-        import os
-        import sys
-
-        if not sys.stdout.isatty():  # loading bars redrawn into a log are noise
-            os.environ.setdefault("TQDM_DISABLE", "1")
         question = "What is the capital of France?"
         answer, seconds = _ask_smollm2(question)
         console.print(f"SmolLM2-135M behind /v1/chat/completions ({seconds:.0f} s with loading): {question!r} -> {answer!r}")
