@@ -29,3 +29,27 @@ def test_heat_needs_several_heartbeats_in_a_row() -> None:
     assert "GPU 1 at 93 C for 3 heartbeats (limit 90 C)" in found[0].reason
     _, streak = telemetry_findings([gpu(0)], streak, RULES)
     assert streak == 0  # one cool heartbeat resets it
+
+
+def test_a_node_the_engine_reports_down_goes_down_and_comes_back_with_it(tmp_path) -> None:  # noqa: ANN001
+    from aidc.server.models import NodeModel, RepairModel
+    from tests.server.conftest import make_api
+    from tests.specs import named_nodes_yaml
+
+    gen = make_api(tmp_path, f"sqlite:///{tmp_path / 'e.db'}", named_nodes_yaml("engine-dc", ["e1", "e2"]))
+    api = next(gen)
+    try:
+        app = api.client.app
+        with app.state.sessions() as session:
+            changed = app.state.monitor.on_engine_states(session, {"e1": "down", "e2": "active"}, "slurm")
+            session.commit()
+            assert changed == ["e1"]
+            node = session.query(NodeModel).filter_by(name="e1").one()
+            assert (node.status, node.status_reason) == ("down", "engine: slurm reports the node down")
+            assert app.state.monitor.on_engine_states(session, {"e1": "down"}, "slurm") == []  # no second repair
+            assert app.state.monitor.on_engine_states(session, {"e1": "active"}, "slurm") == ["e1"]
+            session.commit()
+            (repair,) = session.query(RepairModel).all()
+            assert (node.status, repair.rule, repair.status) == ("active", "engine", "passed")
+    finally:
+        gen.close()
