@@ -8,6 +8,7 @@ import time
 from fastapi import APIRouter, Request
 from sqlalchemy import select
 
+from aidc.core.status import NodeStatus
 from aidc.server.deps import PrincipalDep, SessionDep
 from aidc.server.errors import BadRequest, Forbidden
 from aidc.server.models import NodeSampleModel
@@ -30,10 +31,9 @@ def register_agent(body: AgentRegister, request: Request, session: SessionDep, m
 def heartbeat(node: str, body: Heartbeat, request: Request, session: SessionDep, me: PrincipalDep) -> dict[str, object]:
     state = request.app.state
     executor = state.executor if getattr(state.executor, "name", "") == "agent" else None
-    before = nodes.get(session, name=node).status
-    reply = agents.heartbeat(session, actor=me, node_name=node, body=body.model_dump(), executor=executor,
-                             monitor=state.monitor, metrics=state.metrics)
-    if body.finished or reply["status"] != before:
+    reply, status_changed = agents.heartbeat(session, actor=me, node_name=node, body=body.model_dump(),
+                                             executor=executor, monitor=state.monitor, metrics=state.metrics)
+    if body.finished or status_changed:
         wake(request)  # a job ended or a rule drained the node: decide soon
     return reply
 
@@ -92,8 +92,6 @@ def discover(body: Discover, request: Request, session: SessionDep, me: Principa
     states = {n["name"]: n.get("state", "active") for n in found}
     for node in nodes.list_all(session):  # what the engine already drains or lost shows in aidc too
         if node.datacenter_id == row.id and states.get(node.name) in ("draining", "down") and node.status == "active":
-            from aidc.core.status import NodeStatus
-
             nodes.set_status(session, node=node, new=NodeStatus(states[node.name]), actor=f"{ex.name} discovery",
                              reason=f"{states[node.name]} in {ex.name}")
     session.commit()

@@ -24,10 +24,12 @@ from aidc.server.services import datacenters
 from aidc.server.services import nodes as nodes_service
 from aidc.server.services.health import HealthMonitor
 from aidc.server.services.jobs import LIVE
+from aidc.server.services.overview import gpu_totals
 
 SAMPLE_EVERY_S = 30.0  # telemetry history resolution (the latest sample is always on the node row)
 MAX_LOG_CHUNK_BYTES = 256 * 1024
-_last_sample_s: dict[int, float] = {}
+# engine -> node id -> when its last history row was written (per database, like the other caches)
+_last_sample_s: weakref.WeakKeyDictionary[Any, dict[int, float]] = weakref.WeakKeyDictionary()
 
 
 def register(session: Session, *, actor: Principal, body: dict[str, Any], datacenter: str) -> NodeModel:
@@ -51,11 +53,13 @@ def register(session: Session, *, actor: Principal, body: dict[str, Any], datace
 
 
 def heartbeat(session: Session, *, actor: Principal, node_name: str, body: dict[str, Any],
-              executor: AgentExecutor | None, monitor: HealthMonitor, metrics: Any = None) -> dict[str, Any]:
-    """Fold one heartbeat in and answer with the node's desired state."""
+              executor: AgentExecutor | None, monitor: HealthMonitor,
+              metrics: Any = None) -> tuple[dict[str, Any], bool]:
+    """Fold one heartbeat in; the reply (the node's desired state) and whether the node's status changed."""
     _staff(actor)
     now = time.time()
     node = nodes_service.get(session, name=node_name)
+    status_before = node.status
     if not node.agent_info:
         raise BadRequest(f"node {node_name!r} has no registered agent: register first", field="node")
     _store_telemetry(session, node, body, now)
@@ -83,7 +87,7 @@ def heartbeat(session: Session, *, actor: Principal, node_name: str, body: dict[
              "heartbeat_interval_s": monitor.rules.heartbeat_interval_s,
              "log_offsets": _log_offsets(session, running | finished)}
     session.commit()
-    return reply
+    return reply, node.status != status_before
 
 
 def _staff(actor: Principal) -> None:
@@ -97,14 +101,13 @@ def _store_telemetry(session: Session, node: NodeModel, body: dict[str, Any], no
     # a plain UPDATE of these columns: never overwrites a status the scheduler or an operator just set
     session.execute(update(NodeModel).where(NodeModel.id == node.id)
                     .values(agent_seen_s=now, telemetry=latest).execution_options(synchronize_session=False))
-    if now - _last_sample_s.get(node.id, 0.0) >= SAMPLE_EVERY_S:
-        _last_sample_s[node.id] = now
-        n = max(1, len(gpus))
+    last_sample_s = _last_sample_s.setdefault(session.get_bind(), {})
+    if now - last_sample_s.get(node.id, 0.0) >= SAMPLE_EVERY_S:
+        last_sample_s[node.id] = now
+        sums = gpu_totals(gpus)
         session.add(NodeSampleModel(
-            node_id=node.id, at_s=now, gpu_util_pct=sum(float(g.get("util_pct") or 0) for g in gpus) / n,
-            gpu_mem_used_gib=sum(float(g.get("mem_used_gib") or 0) for g in gpus),
-            power_w=sum(float(g.get("power_w") or 0) for g in gpus),
-            max_temp_c=max((float(g.get("temp_c") or 0) for g in gpus), default=0.0),
+            node_id=node.id, at_s=now, gpu_util_pct=sums["gpu_util_pct"], gpu_mem_used_gib=sums["gpu_mem_used_gib"],
+            power_w=sums["gpu_power_w"], max_temp_c=sums["max_temp_c"],
             cpu_pct=float(host.get("cpu_pct") or 0), mem_used_gib=float(host.get("mem_used_gib") or 0)))
 
 

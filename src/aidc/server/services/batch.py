@@ -10,10 +10,8 @@ submission at a time, so one bad submission fails alone and every submission sta
 
 from __future__ import annotations
 
-import logging
 import queue
 import threading
-import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -21,13 +19,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from aidc.server.errors import Unavailable
 from aidc.server.models import JobModel
-from aidc.server.services import events
-
-log = logging.getLogger("aidc.batch")
-
+from aidc.server.services.jobs import add_submitted
 
 @dataclass
-class Submission:
+class Queued:
+    """One submission waiting for the writer, and the future its request waits on."""
+
     rows: list[JobModel]
     actor: str
     reasons: list[str]
@@ -38,7 +35,7 @@ class SubmitBatcher:
     def __init__(self, sessions: sessionmaker[Session], max_batch: int = 256) -> None:
         self.sessions = sessions
         self.max_batch = max_batch
-        self._queue: queue.Queue[Submission | None] = queue.Queue()
+        self._queue: queue.Queue[Queued | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="aidc-submit-writer", daemon=True)
         self._thread.start()
         self.batches = 0
@@ -46,7 +43,7 @@ class SubmitBatcher:
 
     def submit(self, rows: list[JobModel], *, actor: str, reasons: list[str], timeout_s: float = 60.0) -> list[JobModel]:
         """Insert these jobs (and a 'submitted' event each) in the next batch; returns them with ids."""
-        item = self._enqueue(Submission(rows, actor, reasons))
+        item = self._enqueue(Queued(rows, actor, reasons))
         return item.done.result(timeout=timeout_s)
 
     async def submit_async(self, rows: list[JobModel], *, actor: str, reasons: list[str],
@@ -54,14 +51,14 @@ class SubmitBatcher:
         """As `submit`, awaited on the event loop: no request thread waits for the batch."""
         import asyncio
 
-        item = self._enqueue(Submission(rows, actor, reasons))
+        item = self._enqueue(Queued(rows, actor, reasons))
         try:
             return await asyncio.wait_for(asyncio.wrap_future(item.done), timeout_s)
         except TimeoutError:
             raise Unavailable(f"the database did not take the submission within {timeout_s:g} s; "
                               "it was not accepted, submit again") from None
 
-    def _enqueue(self, item: Submission) -> Submission:
+    def _enqueue(self, item: Queued) -> Queued:
         if not self._thread.is_alive() or self._stopping:
             raise Unavailable("the server is stopping: submission not accepted, submit again")
         self._queue.put(item)
@@ -90,7 +87,7 @@ class SubmitBatcher:
                 batch.append(nxt)
             self._write(batch)
 
-    def _write(self, batch: list[Submission]) -> None:
+    def _write(self, batch: list[Queued]) -> None:
         try:
             self._insert(batch)
             return
@@ -104,18 +101,12 @@ class SubmitBatcher:
             except Exception as exc:  # noqa: BLE001
                 item.done.set_exception(exc)
 
-    def _insert(self, batch: list[Submission]) -> None:
-        now = time.time()
+    def _insert(self, batch: list[Queued]) -> None:
         with self.sessions() as session:
             for item in batch:
                 for row in item.rows:
                     row.id = None  # a retry after a rolled-back batch asks for fresh ids
-                session.add_all(item.rows)
-            session.flush()
-            for item in batch:
-                for job, reason in zip(item.rows, item.reasons):
-                    events.record(session, entity="job", entity_id=job.id, actor=item.actor, to_status="pending",
-                                  reason=reason, at_s=job.submitted_s or now)
+            add_submitted(session, [(item.rows, item.reasons, item.actor) for item in batch])
             session.commit()
         self.batches += 1
         for item in batch:

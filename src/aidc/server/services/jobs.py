@@ -143,12 +143,20 @@ def submit(session: Session, *, actor: Principal, data: Any, tenant: str | None 
 
 def write_prepared(session: Session, sub: Submission, actor: str) -> None:
     """Insert a prepared submission's rows and their 'submitted' events in one transaction."""
-    session.add_all(sub.rows)
-    session.flush()
-    for job, why in zip(sub.rows, sub.reasons):
-        events.record(session, entity="job", entity_id=job.id, actor=actor, to_status="pending", reason=why,
-                      at_s=job.submitted_s)
+    add_submitted(session, [(sub.rows, sub.reasons, actor)])
     session.commit()
+
+
+def add_submitted(session: Session, items: list[tuple[list[JobModel], list[str], str]]) -> None:
+    """Add submissions' rows (rows, their reasons, the submitter) and a 'submitted' event each, with one
+    flush for all (the group-commit writer passes a whole batch); the caller commits."""
+    for rows, _, _ in items:
+        session.add_all(rows)
+    session.flush()
+    for rows, reasons, actor in items:
+        for job, why in zip(rows, reasons):
+            events.record(session, entity="job", entity_id=job.id, actor=actor, to_status="pending", reason=why,
+                          at_s=job.submitted_s)
 
 
 def replica_specs(spec: JobSpec) -> list[JobSpec]:

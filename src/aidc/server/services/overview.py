@@ -21,15 +21,25 @@ HISTORY_POINTS = 60
 TELEMETRY_FRESH_S = 120.0  # an agent's sample older than this is not shown as "now"
 
 
+def gpu_totals(gpus: list[dict[str, Any]]) -> dict[str, float]:
+    """One heartbeat's GPUs summed up: mean utilization, watts, memory in use, the hottest (zeros when none)."""
+    def total(key: str) -> float:
+        return sum(float(g.get(key) or 0) for g in gpus)
+
+    return {"gpu_util_pct": total("util_pct") / len(gpus) if gpus else 0.0, "gpu_power_w": total("power_w"),
+            "gpu_mem_used_gib": total("mem_used_gib"),
+            "max_temp_c": max((float(g.get("temp_c") or 0) for g in gpus), default=0.0)}
+
+
 def measured(node: NodeModel, now_s: float | None = None) -> dict[str, Any] | None:
     """The node agent's latest sample summarised (mean GPU utilization, GPU watts, hottest GPU), if fresh."""
     t = node.telemetry or {}
     gpus = t.get("gpus") or []
     if not gpus or (now_s if now_s is not None else time.time()) - float(t.get("at_s") or 0) > TELEMETRY_FRESH_S:
         return None
-    return {"at_s": t["at_s"], "gpu_util_pct": sum(float(g.get("util_pct") or 0) for g in gpus) / len(gpus),
-            "gpu_power_w": sum(float(g.get("power_w") or 0) for g in gpus),
-            "max_temp_c": max(float(g.get("temp_c") or 0) for g in gpus), "virtual": bool(t.get("virtual")),
+    sums = gpu_totals(gpus)
+    return {"at_s": t["at_s"], "gpu_util_pct": sums["gpu_util_pct"], "gpu_power_w": sums["gpu_power_w"],
+            "max_temp_c": sums["max_temp_c"], "virtual": bool(t.get("virtual")),
             "gpus": {int(g.get("index", i)): g for i, g in enumerate(gpus)}}
 
 

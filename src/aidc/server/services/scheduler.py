@@ -30,6 +30,7 @@ from aidc.server.models import JobModel, NodeModel
 from aidc.server.services import jobs as jobs_service
 from aidc.server.services import nodes as nodes_service
 from aidc.server.services import snapshot as snapshot_service
+from aidc.server.services.agents import assignments_changed
 from aidc.server.services.health import HealthMonitor
 from aidc.server.services.jobs import LIVE
 
@@ -280,9 +281,7 @@ class Scheduler:
             started.add(job.id)
         session.commit()
         if started:
-            from aidc.server.services.agents import assignments_changed  # node agents pick these up
-
-            assignments_changed()
+            assignments_changed()  # node agents pick these up
         return started
 
     def _pick_gpus(self, job: JobModel, nodes: tuple[tuple[str, int], ...], used: dict[str, set[int]],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import weakref
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -87,8 +87,6 @@ def pending_rows(session: Session, tenant_names: dict[int, str]) -> list[tuple[P
 def note_written(session: Session, column: str, values: dict[int, object]) -> None:
     """The scheduler wrote `reason` or `eta_s` of pending jobs (without bumping their version): keep the
     cached queue rows in step, so the next cycle does not write the same values again."""
-    from dataclasses import replace
-
     cache = _pending_cache.get(session.get_bind(), {})
     for job_id, value in values.items():
         hit = cache.get(job_id)
@@ -102,8 +100,6 @@ def forget_pending(session: Session) -> None:
 
 
 def _with_samples(job: PendingJob, samples: tuple[float, ...]) -> PendingJob:
-    from dataclasses import replace
-
     return replace(job, runtime_samples_s=samples) if samples else job
 
 
