@@ -95,6 +95,8 @@ def _rank0_address(spec: dict[str, Any], timeout_s: float = 120.0) -> tuple[str,
             time.sleep(0.1)
 
 
+# These two mirror executors/local.py's _kill_group/_group_alive on purpose: this module is pickled by value
+# onto Ray workers, which need not have aidc installed, so it imports nothing of aidc.
 def _signal_group(pgid: int, sig: int) -> None:
     try:
         os.killpg(pgid, sig)
