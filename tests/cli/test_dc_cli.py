@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -85,7 +86,10 @@ def test_demo_runs_from_another_directory(tmp_path: Path) -> None:
     res = run("demo", "--out", str(tmp_path / "demo"), "--skip", "build", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert "2,816 GPUs" in res.stdout
-    for step in ("2. Plan", "3. Simulate", "5. Operate"):
+    for step in ("2. Plan", "3. Simulate", "5. Fleet health", "6. Operate"):
         assert step in res.stdout
     assert "4. Build" not in res.stdout
+    text = " ".join(res.stdout.split())  # the terminal is 80 columns: long lines wrap
+    assert "reports XID 79" in text and "done at step 30 on gpu-" in text and "passed after 1 check(s)" in text
+    assert re.search(r"start at step [1-9][0-9]* on gpu-", text)  # the requeued job resumed from its checkpoint
     assert (tmp_path / "demo" / "philly-floor.png").exists() and (tmp_path / "demo" / "philly-fifo-vs-srtf.png").exists()

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
-STEPS = {"plan", "simulate", "build", "operate"}
+STEPS = {"plan", "simulate", "build", "fleet", "operate"}
 
 
 def _examples_dir() -> Path:
@@ -17,7 +17,7 @@ def _examples_dir() -> Path:
 
 def demo(
     out_dir: Path = typer.Option(Path("out/demo"), "--out", help="Where pictures and reports go."),
-    skip: list[str] = typer.Option([], "--skip", help="Leave a step out: plan, simulate, build, operate (repeatable)."),
+    skip: list[str] = typer.Option([], "--skip", help="Leave a step out: plan, simulate, build, fleet, operate (repeatable)."),
 ) -> None:
     """Describe the example sites, plan a model, replay Philly, train and serve a model, run the control plane."""
     import os
@@ -57,6 +57,8 @@ def demo(
         _simulate(out, out_dir)
     if "build" not in skip:
         _build(out, out_dir)
+    if "fleet" not in skip:
+        _fleet(out)
     if "operate" not in skip:
         _operate(out, specs)
 
@@ -94,10 +96,19 @@ def _build(out, out_dir: Path) -> None:
 
 
 
+def _fleet(out) -> None:  # out: rich Console
+    from rich.rule import Rule
+
+    from aidc.cli.demo_fleet import run_fleet_demo
+
+    out.print(Rule("5. Fleet health: node agents, a GPU fault drains a node, its job resumes elsewhere"))
+    run_fleet_demo(out)
+
+
 def _operate(out, specs: Path) -> None:
     from rich.rule import Rule
 
     from aidc.cli.demo_operate import run_operate_demo
 
-    out.print(Rule("5. Operate: the control plane schedules jobs from two tenants on this machine"))
+    out.print(Rule("6. Operate: the control plane schedules jobs from two tenants on this machine"))
     run_operate_demo(out, specs / "local.yaml")
