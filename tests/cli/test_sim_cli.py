@@ -43,6 +43,7 @@ def test_compare_table_and_plot(tmp_path: Path) -> None:
              "--policies", "fifo,sjf", "--plot", str(png))
     assert r.returncode == 0, r.stderr
     assert "fifo" in r.stdout and "sjf" in r.stdout and "avg JCT s" in r.stdout
+    assert "no policy can average below" in r.stdout  # the lower bound's caption
     assert png.stat().st_size > 20_000 and png.read_bytes()[:4] == b"\x89PNG"
 
 
@@ -52,6 +53,26 @@ def test_compare_json_sjf_beats_fifo_at_x4() -> None:
     data = json.loads(r.stdout)
     assert data["sjf"]["avg_jct_s"] < data["fifo"]["avg_jct_s"]
     assert data["sjf"]["jobs"] == data["fifo"]["jobs"] == 2641
+    assert set(data) == {"fifo", "sjf"}  # the JSON keeps its shape unless --bound asks for more
+
+
+def test_compare_bound_json_is_below_every_policy() -> None:
+    r = aidc("compare", "--trace", str(SLICE), "--cluster", str(SITE), "--isolate", "--scale-nodes", "0.25",
+             "--policies", "fifo,srtf", "--json", "--bound")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    bound = data.pop("_lower_bound")
+    assert bound["jobs"] == 2641
+    assert bound["avg_jct_s"] >= max(bound["run_time_avg_s"], bound["fluid_avg_s"]) - 0.1
+    assert all(bound["avg_jct_s"] <= row["avg_jct_s"] for row in data.values())
+
+
+def test_run_details_carry_the_bound() -> None:
+    r = aidc("run", "--trace", str(DATA / "tiny.csv"), "--cluster", str(DATA / "tiny_vcs.csv"), "--policy", "fifo",
+             "--json", "--details")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert 0 < data["details"]["jct_lower_bound"]["avg_jct_s"] <= data["avg_jct_s"]
 
 
 def test_bad_trace_row_is_exit_2_with_location() -> None:

@@ -129,6 +129,7 @@ def run(
 @_reports
 def _run(**o) -> None:  # noqa: ANN003
     from aidc.cli.common import console, print_json
+    from aidc.sim.bounds import jct_lower_bound
     from aidc.sim.metrics import details, summary
     from aidc.sim.report import plot, table, write_jobs_csv
 
@@ -137,8 +138,9 @@ def _run(**o) -> None:  # noqa: ANN003
     with _Progress(_show_progress(o["progress"], len(sc.trace)), f"replaying {len(sc.trace):,} jobs") as bar:
         res = sc.run(o["policy"], on_progress=bar.callback())
     out = summary(res)
+    bound = jct_lower_bound(sc.trace, sc.cluster)
     if o["details"]:
-        out["details"] = details(res)
+        out["details"] = {**details(res), "jct_lower_bound": bound.as_dict()}
     if o["jobs_out"]:
         write_jobs_csv(res, o["jobs_out"])
     if o["plot"]:
@@ -147,7 +149,7 @@ def _run(**o) -> None:  # noqa: ANN003
         print_json(out)
         return
     con = console()
-    con.print(table({o["policy"]: out}, title=f"{len(sc.trace):,} jobs on {sc.cluster.gpus:,} GPUs"))
+    con.print(table({o["policy"]: out}, title=f"{len(sc.trace):,} jobs on {sc.cluster.gpus:,} GPUs", bound=bound))
     if res.never_started:
         con.print(f"[yellow]{len(res.never_started)} job(s) never started[/], e.g. job {res.never_started[0][0]}: {res.never_started[0][1]}")
     if o["details"]:
@@ -163,6 +165,7 @@ def compare(
     mtbf_h: float = MTBF, mttr_h: float = MTTR, checkpoint_s: float = CKPT, maintenance: Optional[list[str]] = MAINT,
     quota: Optional[list[str]] = QUOTA,
     as_json: bool = JSON, plot: Optional[str] = PLOT, progress: Optional[bool] = PROGRESS,
+    bound: bool = typer.Option(False, "--bound", help="With --json: add `_lower_bound`, the average JCT no policy can beat."),
 ) -> None:
     """Replay one trace under several policies: one table, and JCT CDFs and utilization/queue curves."""
     _compare(**locals())
@@ -173,6 +176,7 @@ def _compare(**o) -> None:  # noqa: ANN003
     from aidc.cli.common import console, print_json
     from aidc.core.errors import AidcError
     from aidc.scheduling import get_policy
+    from aidc.sim.bounds import jct_lower_bound
     from aidc.sim.metrics import summary
     from aidc.sim.report import plot, table
 
@@ -188,12 +192,13 @@ def _compare(**o) -> None:  # noqa: ANN003
         for n in names:
             results[n] = sc.run(n, on_progress=bar.callback())
     rows = {n: summary(r) for n, r in results.items()}
+    lower = jct_lower_bound(sc.trace, sc.cluster)
     if o["plot"]:
         plot(results, o["plot"], title=f"{len(sc.trace):,} jobs on {sc.cluster.gpus:,} GPUs")
     if o["as_json"]:
-        print_json(rows)
+        print_json({**rows, "_lower_bound": lower.as_dict()} if o["bound"] else rows)
         return
-    console().print(table(rows, title=f"{len(sc.trace):,} jobs on {sc.cluster.gpus:,} GPUs ({sc.cluster.source})"))
+    console().print(table(rows, title=f"{len(sc.trace):,} jobs on {sc.cluster.gpus:,} GPUs ({sc.cluster.source})", bound=lower))
 
 
 def _summary(policy: object) -> str:

@@ -14,6 +14,7 @@ def compare_philly_slice(console, policies: tuple[str, ...] = ("fifo", "srtf"), 
 
     Takes about a second per policy. Returns the summaries by policy; writes a PNG if `plot` is a path.
     """
+    from aidc.sim.bounds import jct_lower_bound
     from aidc.sim.engine import SimConfig
     from aidc.sim.metrics import summary
     from aidc.sim.report import plot as draw
@@ -24,7 +25,8 @@ def compare_philly_slice(console, policies: tuple[str, ...] = ("fifo", "srtf"), 
                        base=SimConfig(restart_overhead="lucid"))
     results = {p: sc.run(p) for p in policies}
     rows = {p: summary(r) for p, r in results.items()}
-    console.print(table(rows, title=f"Philly 2017-10-03..04: {len(sc.trace):,} jobs on {sc.cluster.gpus} GPUs (x4 load)"))
+    console.print(table(rows, title=f"Philly 2017-10-03..04: {len(sc.trace):,} jobs on {sc.cluster.gpus} GPUs (x4 load)",
+                        bound=jct_lower_bound(sc.trace, sc.cluster)))
     if plot:
         draw(results, plot, title="Philly slice, x4 load")
     return rows

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from aidc.sim.results import SimResult
 from aidc.sim.metrics import series, summary
+
+if TYPE_CHECKING:
+    from aidc.sim.bounds import JctBound
 
 COLUMNS = [  # (summary key, header, format)
     ("jobs", "jobs", "{:,.0f}"), ("avg_jct_s", "avg JCT s", "{:,.0f}"), ("p50_jct_s", "p50 JCT s", "{:,.0f}"),
@@ -18,10 +22,16 @@ COLUMNS = [  # (summary key, header, format)
 ]
 
 
-def table(rows: dict[str, dict], title: str = ""):  # -> rich.table.Table
+def table(rows: dict[str, dict], title: str = "", bound: JctBound | None = None):  # -> rich.table.Table
+    """One row per policy; with `bound`, a caption saying how low any policy could take the average JCT."""
     from rich.table import Table
 
-    t = Table(title=title or None)
+    caption = None
+    if bound is not None and bound.jobs:
+        best = min((s["avg_jct_s"] for s in rows.values()), default=0.0)
+        caption = (f"no policy can average below {bound.avg_jct_s:,.0f} s JCT here (run times and fluid SRPT); "
+                   f"the best policy above is {best / bound.avg_jct_s:.2f}x the bound")
+    t = Table(title=title or None, caption=caption)
     t.add_column("policy", style="bold")
     for _, head, _ in COLUMNS:
         t.add_column(head, justify="right")
