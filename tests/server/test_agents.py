@@ -67,6 +67,24 @@ def beat_status(api: Api, name: str) -> int:
     return api.call("POST", f"/api/v1/agents/{name}/heartbeat", json={}).status_code
 
 
+def test_an_agent_token_runs_agents_and_nothing_else(agent_api: Api) -> None:
+    r = agent_api.call("POST", "/api/v1/users", json={"name": "bad-agent", "role": "agent", "tenant": "default"})
+    assert r.status_code == 422 and "no tenant" in r.json()["detail"]
+    agent = agent_api.user_token("agent-a1", "agent", None)
+    assert register(agent_api, "a1", token=agent).status_code == 200
+    assert register(agent_api, "new-by-agent", token=agent).status_code == 200  # a new node may join
+    r = agent_api.call("POST", "/api/v1/agents/a1/heartbeat", agent, json={"gpus": gpus()})
+    assert r.status_code == 200, r.text
+    for method, path, body in (("GET", "/api/v1/jobs", None), ("POST", "/api/v1/jobs", {"spec": JOB}),
+                               ("GET", "/api/v1/nodes", None), ("GET", "/api/v1/repairs", None),
+                               ("POST", "/api/v1/tokens", {"ttl_days": 1}), ("GET", "/api/v1/executor", None)):
+        r = agent_api.call(method, path, agent, json=body)
+        assert r.status_code == 403, (path, r.status_code, r.text)
+        assert "agent token" in r.json()["detail"]
+    assert agent_api.call("GET", "/api/v1/jobs").json() == []  # nothing was submitted on its behalf
+    assert agent_api.call("GET", "/api/v1/whoami", agent).json() == {"user": "agent-a1", "role": "agent", "tenant": None}
+
+
 def test_heartbeat_assigns_runs_and_acknowledges_a_job(agent_api: Api) -> None:
     register(agent_api, "a1")
     register(agent_api, "a2")

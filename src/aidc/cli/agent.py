@@ -15,7 +15,7 @@ JsonOpt = typer.Option(False, "--json", help="Print JSON.")
 def agent(
     node: str = typer.Option(..., "--node", help="This node's name (as in the inventory, or new)."),
     server: str = typer.Option(None, "--server", help="Control plane URL (default: AIDC_URL or the login config)."),
-    token: str = typer.Option(None, "--token", help="An operator token (default: AIDC_TOKEN or the login config)."),
+    token: str = typer.Option(None, "--token", help="An agent-role or operator token (default: AIDC_TOKEN or the login config)."),
     gpus: int = typer.Option(None, "--gpus", help="Declare this many virtual GPUs instead of asking NVML."),
     gpu_model: str = typer.Option(None, "--gpu-model", help="GPU catalog name, for a node new to the inventory."),
     work_dir: Path = typer.Option(Path(".aidc-agent"), "--work-dir", help="Job folders and the agent's state."),

@@ -41,7 +41,9 @@ def run_fleet_demo(out) -> None:  # out: rich Console
         api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
         agents: list[subprocess.Popen[bytes]] = []
         try:
-            env = {**os.environ, "AIDC_URL": url, "AIDC_TOKEN": token}
+            api.post("/api/v1/users", json={"name": "agents", "role": "agent", "tenant": None}).raise_for_status()
+            agent_token = api.post("/api/v1/tokens", json={"user": "agents", "ttl_days": 1}).json()["token"]
+            env = {**os.environ, "AIDC_URL": url, "AIDC_TOKEN": agent_token}  # agents get an agent-role token
             for name in NODES:
                 log = open(tmp / f"agent-{name}.log", "wb")
                 agents.append(subprocess.Popen(

@@ -128,7 +128,7 @@ def token_revoke(token_id: int) -> None:
 
 @users_app.command("create")
 @reports_errors
-def user_create(name: str, role: str = typer.Option("member", help="admin | operator | member"),
+def user_create(name: str, role: str = typer.Option("member", help="admin | operator | member | agent (node agents only)"),
                 tenant: str = typer.Option(None)) -> None:
     """Create a user (then `aidc tokens create --user NAME`)."""
     from aidc.cli.client import request

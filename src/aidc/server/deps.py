@@ -13,7 +13,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from aidc.server.security import Principal
+from aidc.server.errors import Forbidden
+from aidc.server.security import AGENT_PATH_PREFIX, Principal, Role
 from aidc.server.services import auth
 
 
@@ -28,7 +29,11 @@ SessionDep = Annotated[Session, Depends(get_session)]
 async def get_principal(request: Request, session: SessionDep) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    return auth.resolve(session, token.strip() if scheme.lower() == "bearer" else None)
+    me = auth.resolve(session, token.strip() if scheme.lower() == "bearer" else None)
+    path = request.url.path
+    if me.role == Role.AGENT and not (path.startswith(AGENT_PATH_PREFIX) or path == "/api/v1/whoami"):
+        raise Forbidden(f"an agent token only registers node agents and sends heartbeats ({AGENT_PATH_PREFIX}...)")
+    return me
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

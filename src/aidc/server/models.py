@@ -25,7 +25,7 @@ class UserModel(Base):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(128), unique=True)
-    role: Mapped[str] = mapped_column(String(16))  # admin | operator | member
+    role: Mapped[str] = mapped_column(String(16))  # admin | operator | member | agent
     tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id"), nullable=True)
     created_s: Mapped[float] = mapped_column(Float)
 

@@ -14,6 +14,10 @@ class Role(StrEnum):
     ADMIN = "admin"  # everything, including users, tokens and tenants
     OPERATOR = "operator"  # all tenants' jobs, nodes, datacenters; not users or tokens of others
     MEMBER = "member"  # own tenant's jobs only
+    AGENT = "agent"  # a node agent: register and heartbeat (/api/v1/agents/...), nothing else
+
+
+AGENT_PATH_PREFIX = "/api/v1/agents/"  # the routes an agent token may call (and /api/v1/whoami)
 
 
 def new_token() -> str:
@@ -36,6 +40,11 @@ class Principal:
     tenant_id: int | None
     tenant: str | None
     token_id: int
+
+    @property
+    def runs_agents(self) -> bool:
+        """May register node agents and send their heartbeats."""
+        return self.role in (Role.ADMIN, Role.OPERATOR, Role.AGENT)
 
     @property
     def is_staff(self) -> bool:

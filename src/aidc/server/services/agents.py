@@ -34,13 +34,13 @@ _last_sample_s: weakref.WeakKeyDictionary[Any, dict[int, float]] = weakref.WeakK
 
 def register(session: Session, *, actor: Principal, body: dict[str, Any], datacenter: str) -> NodeModel:
     """Bind an agent to its node: a node already in the inventory, or a new one in `datacenter`."""
-    _staff(actor)
+    _may_run_agents(actor)
     name = body["node"]
     node = session.scalar(select(NodeModel).where(NodeModel.name == name))
     if node is None:
         datacenters.import_nodes(session, actor=actor, name=datacenter, source=f"agent on {name}", nodes=[{
             "name": name, "gpus": body["gpus"], "cpu_cores": body["cpu_cores"], "ram_gib": body["ram_gib"],
-            "gpu_model": body.get("gpu_model"), "partition": body.get("partition") or "agents"}])
+            "gpu_model": body.get("gpu_model"), "partition": body.get("partition") or "agents"}], agent_joining=True)
         node = nodes_service.get(session, name=name)
     elif body["gpus"] != node.gpus:
         raise BadRequest(f"node {name!r} has {node.gpus} GPUs in the inventory but its agent found {body['gpus']}",
@@ -56,7 +56,7 @@ def heartbeat(session: Session, *, actor: Principal, node_name: str, body: dict[
               executor: AgentExecutor | None, monitor: HealthMonitor,
               metrics: Any = None) -> tuple[dict[str, Any], bool]:
     """Fold one heartbeat in; the reply (the node's desired state) and whether the node's status changed."""
-    _staff(actor)
+    _may_run_agents(actor)
     now = time.time()
     node = nodes_service.get(session, name=node_name)
     status_before = node.status
@@ -90,9 +90,9 @@ def heartbeat(session: Session, *, actor: Principal, node_name: str, body: dict[
     return reply, node.status != status_before
 
 
-def _staff(actor: Principal) -> None:
-    if not actor.is_staff:
-        raise Forbidden("node agents authenticate with an operator token")
+def _may_run_agents(actor: Principal) -> None:
+    if not actor.runs_agents:
+        raise Forbidden("node agents authenticate with an agent or operator token")
 
 
 def _store_telemetry(session: Session, node: NodeModel, body: dict[str, Any], now: float) -> None:

@@ -86,6 +86,8 @@ def create_user(session: Session, *, actor: Principal, name: str, role: Role, te
         tenant_id = row.id
     if role == Role.MEMBER and tenant_id is None:
         raise BadRequest("a member belongs to a tenant: give 'tenant'", field="tenant")
+    if role == Role.AGENT and tenant_id is not None:
+        raise BadRequest("an agent user belongs to no tenant: leave 'tenant' out", field="tenant")
     user = UserModel(name=name, role=role.value, tenant_id=tenant_id, created_s=time.time())
     session.add(user)
     session.flush()

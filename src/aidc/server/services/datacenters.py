@@ -107,8 +107,11 @@ def spec_from_nodes(name: str, nodes: list[dict[str, Any]], tenants: tuple[str, 
 
 
 def import_nodes(session: Session, *, actor: Principal, name: str, nodes: list[dict[str, Any]],
-                 source: str) -> DatacenterModel:
-    """Add or update engine-reported nodes (see `_import_nodes`), one import at a time."""
+                 source: str, agent_joining: bool = False) -> DatacenterModel:
+    """Add or update engine-reported nodes (see `_import_nodes`), one import at a time. Operators and
+    admins may; an agent-role caller only for its own node joining (`agent_joining`, from register)."""
+    if not (actor.runs_agents if agent_joining else actor.is_staff):
+        raise Forbidden("only operators and admins import nodes")
     with _IMPORT_LOCK:
         session.rollback()  # read what the previous import committed
         return _import_nodes(session, actor=actor, name=name, nodes=nodes, source=source)
@@ -121,8 +124,6 @@ def _import_nodes(session: Session, *, actor: Principal, name: str, nodes: list[
     Nodes already known keep their status and history; their size is updated. A node that belongs
     to another datacenter is refused, so an agent cannot take over a node declared elsewhere.
     """
-    if not actor.is_staff:
-        raise Forbidden("only operators and admins import nodes")
     if not nodes:
         raise BadRequest(f"{source} reported no nodes")
     row = session.scalar(select(DatacenterModel).where(DatacenterModel.name == name))
