@@ -96,15 +96,26 @@ def no_oracle(trace, cluster) -> dict:  # noqa: ANN001
     """
     from aidc.sim.runner import parse_when
 
-    week_s, out = 7 * 86400, {"whole": _versus_tiresias(trace, cluster)}
+    out = {"whole": _versus_tiresias(trace, cluster)}
     nov = parse_when("2017-11-01", trace)  # the two calendar months (November is wholly held out)
     out["october"] = _versus_tiresias(trace.window(None, nov), cluster)
     out["november"] = _versus_tiresias(trace.window(nov, None), cluster)
+    for name, window in _weeks(trace):
+        out[name] = _versus_tiresias(window, cluster)
+    return out
+
+
+def _weeks(trace):  # noqa: ANN001, ANN202
+    """("week1", window), ... for the weeks of the Philly file that have jobs."""
+    week_s = 7 * 86400
     for w in range(9):
         window = trace.window(w * week_s, (w + 1) * week_s)
         if window.jobs:
-            out[f"week{w + 1}"] = _versus_tiresias(window, cluster)
-    return out
+            yield f"week{w + 1}", window
+
+
+def _change_pct(value: float, base: float) -> float:
+    return round(100 * (value / base - 1), 1)
 
 
 def _versus_tiresias(trace, cluster) -> dict:  # noqa: ANN001
@@ -118,8 +129,8 @@ def _versus_tiresias(trace, cluster) -> dict:  # noqa: ANN001
     row = {n: {"avg_jct_s": r["avg_jct_s"], "p99_jct_s": r["p99_jct_s"], "preemptions_per_job": r["preemptions_per_job"],
                "wall_s": r["wall_s"]} for n, r in runs.items()}
     for n in ("psrtf", "gittins", "srtf_oracle"):
-        row[n]["avg_jct_vs_tiresias_pct"] = round(100 * (runs[n]["avg_jct_s"] / t["avg_jct_s"] - 1), 1)
-        row[n]["p99_jct_vs_tiresias_pct"] = round(100 * (runs[n]["p99_jct_s"] / t["p99_jct_s"] - 1), 1)
+        row[n]["avg_jct_vs_tiresias_pct"] = _change_pct(runs[n]["avg_jct_s"], t["avg_jct_s"])
+        row[n]["p99_jct_vs_tiresias_pct"] = _change_pct(runs[n]["p99_jct_s"], t["p99_jct_s"])
     bound = jct_lower_bound(trace, cluster)
     row["lower_bound"] = {"avg_jct_s": round(bound.avg_jct_s), "max_gain_pct": bound.max_gain_pct(t["avg_jct_s"])}
     row["_feasible"] = row["lower_bound"]["max_gain_pct"] >= 20
@@ -141,24 +152,21 @@ def information(trace, cluster) -> dict:  # noqa: ANN001
     from aidc.sim.engine import SimConfig, simulate
     from aidc.sim.metrics import summary
 
-    week_s, out = 7 * 86400, {}
-    for w in range(9):
-        window = trace.window(w * week_s, (w + 1) * week_s)
-        if not window.jobs:
-            continue
+    out = {}
+    for name, window in _weeks(trace):
         base = summary(simulate(window, cluster, SimConfig(policy="tiresias", restart_overhead="lucid")))["avg_jct_s"]
         git = summary(simulate(window, cluster, SimConfig(policy="gittins", restart_overhead="lucid", estimator="history")))
-        row = {"tiresias_avg_jct_s": base, "gittins_vs_tiresias_pct": round(100 * (git["avg_jct_s"] / base - 1), 1)}
+        row = {"tiresias_avg_jct_s": base, "gittins_vs_tiresias_pct": _change_pct(git["avg_jct_s"], base)}
         log_d = np.log(np.maximum([j.duration_s for j in window.jobs], 1.0))
         for rho in QUALITIES:
             noise = np.random.default_rng(0).normal(0.0, log_d.std() * (1 / rho**2 - 1) ** 0.5, len(log_d))
             for job, est in zip(window.jobs, np.exp(log_d + noise)):
                 job.given_estimate_s = float(est)  # what the scheduler is told (the oracle path passes it on)
             res = summary(simulate(window, cluster, SimConfig(policy="srtf", restart_overhead="lucid")))
-            row[f"srtf_rho{rho}_vs_tiresias_pct"] = round(100 * (res["avg_jct_s"] / base - 1), 1)
+            row[f"srtf_rho{rho}_vs_tiresias_pct"] = _change_pct(res["avg_jct_s"], base)
         for job in window.jobs:
             job.given_estimate_s = None
-        out[f"week{w + 1}"] = row
+        out[name] = row
     return out
 
 

@@ -138,7 +138,7 @@ def _run(**o) -> None:  # noqa: ANN003
     with _Progress(_show_progress(o["progress"], len(sc.trace)), f"replaying {len(sc.trace):,} jobs") as bar:
         res = sc.run(o["policy"], on_progress=bar.callback())
     out = summary(res)
-    bound = jct_lower_bound(sc.trace, sc.cluster)
+    bound = None if o["as_json"] and not o["details"] else jct_lower_bound(sc.trace, sc.cluster)  # shown or returned
     if o["details"]:
         out["details"] = {**details(res), "jct_lower_bound": bound.as_dict()}
     if o["jobs_out"]:
@@ -192,13 +192,13 @@ def _compare(**o) -> None:  # noqa: ANN003
         for n in names:
             results[n] = sc.run(n, on_progress=bar.callback())
     rows = {n: summary(r) for n, r in results.items()}
-    lower = jct_lower_bound(sc.trace, sc.cluster)
     if o["plot"]:
         plot(results, o["plot"], title=f"{len(sc.trace):,} jobs on {sc.cluster.gpus:,} GPUs")
     if o["as_json"]:
-        print_json({**rows, "_lower_bound": lower.as_dict()} if o["bound"] else rows)
+        print_json({**rows, "_lower_bound": jct_lower_bound(sc.trace, sc.cluster).as_dict()} if o["bound"] else rows)
         return
-    console().print(table(rows, title=f"{len(sc.trace):,} jobs on {sc.cluster.gpus:,} GPUs ({sc.cluster.source})", bound=lower))
+    console().print(table(rows, title=f"{len(sc.trace):,} jobs on {sc.cluster.gpus:,} GPUs ({sc.cluster.source})",
+                          bound=jct_lower_bound(sc.trace, sc.cluster)))
 
 
 def _summary(policy: object) -> str:

@@ -42,50 +42,40 @@ class JctBound:
 def srpt_total_flow_s(jobs: list[tuple[float, float]], speed: float) -> float:
     """Total flow time (s) of preemptive SRPT on one machine of `speed` for (submit_s, work) jobs."""
     arrivals = sorted(jobs)
-    submits: list[float] = []
     total, now, i, n = 0.0, 0.0, 0, len(arrivals)
-    present: list[tuple[float, int]] = []  # (remaining work, index into submits)
+    present: list[tuple[float, float]] = []  # (remaining work, submit_s) of the jobs that have arrived
     while i < n or present:
         if not present:
             now = max(now, arrivals[i][0])
         while i < n and arrivals[i][0] <= now:
-            submits.append(arrivals[i][0])
-            heapq.heappush(present, (arrivals[i][1], len(submits) - 1))
+            heapq.heappush(present, (arrivals[i][1], arrivals[i][0]))
             i += 1
-        work, k = heapq.heappop(present)
+        work, submit_s = heapq.heappop(present)
         finish = now + work / speed
         if i < n and arrivals[i][0] < finish:  # an arrival comes first: serve until then, then re-rank
             nxt = arrivals[i][0]
-            heapq.heappush(present, (work - (nxt - now) * speed, k))
+            heapq.heappush(present, (work - (nxt - now) * speed, submit_s))
             now = nxt
         else:
             now = finish
-            total += finish - submits[k]
+            total += finish - submit_s
     return total
-
-
-def _partition_of(job: SimJob, cluster: ClusterModel) -> int | None:
-    for i, p in enumerate(cluster.partitions):
-        if p.name is None or p.name == job.tenant:
-            return i
-    return None
 
 
 def jct_lower_bound(trace: Trace, cluster: ClusterModel) -> JctBound:
     """The average-JCT lower bound of `trace` on `cluster` (see the module docstring)."""
+    gpus = [p.gpus for p in cluster.partitions]
     groups: dict[int, list[SimJob]] = {}
     for job in trace.jobs:
-        i = _partition_of(job, cluster)
-        part = cluster.partitions[i] if i is not None else None
-        if part is None or job.gpu_equiv > part.gpus:
+        i = cluster.partition_of(job.tenant)  # the engine's rule
+        if i is None or job.gpu_equiv > gpus[i]:
             continue  # it can never run there, so it is in no replay's JCT either
         groups.setdefault(i, []).append(job)
     run_total = fluid_total = bound_total = 0.0
     count = 0
     for i, jobs in groups.items():
-        gpus = cluster.partitions[i].gpus
         run_s = sum(j.duration_s for j in jobs)
-        fluid_s = srpt_total_flow_s([(j.submit_s, j.gpu_equiv * j.duration_s) for j in jobs], float(gpus))
+        fluid_s = srpt_total_flow_s([(j.submit_s, j.gpu_equiv * j.duration_s) for j in jobs], float(gpus[i]))
         run_total, fluid_total, bound_total = run_total + run_s, fluid_total + fluid_s, bound_total + max(run_s, fluid_s)
         count += len(jobs)
     if not count:

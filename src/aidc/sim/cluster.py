@@ -9,6 +9,7 @@ keeps floor(count * scale) nodes of every partition (0.25 on Philly = the "x4 lo
 from __future__ import annotations
 
 import csv
+import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,15 @@ class ClusterModel:
     @property
     def nodes(self) -> list[NodeState]:
         return [n for p in self.partitions for n in p.nodes]
+
+    def partition_of(self, tenant: str | None) -> int | None:
+        """Index of the partition a tenant's jobs run in: the shared one, or the tenant's own when
+        isolated (None: the tenant has none, so its jobs never run)."""
+        return self._tenant_index.get(tenant) if self.isolated else 0
+
+    @functools.cached_property
+    def _tenant_index(self) -> dict[str | None, int]:
+        return {p.name: i for i, p in enumerate(self.partitions)}
 
 
 def load_cluster(path: str | Path, *, scale_nodes: float = 1.0, isolate: bool | None = None) -> ClusterModel:

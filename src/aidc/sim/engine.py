@@ -131,8 +131,6 @@ class Engine:
         self.policy = get_policy(config.policy, **config.policy_params)
         self.placer = get_placer(config.placement)
         self.parts = [_Part(p.name, p.nodes) for p in cluster.partitions]
-        self.by_tenant = {p.name: p for p in self.parts} if cluster.isolated else {}
-        self.shared = None if cluster.isolated else self.parts[0]
         self.heap: list[tuple] = []
         self.seq = 0
         self.on_progress = on_progress
@@ -224,7 +222,8 @@ class Engine:
 
     # ---- job transitions ----------------------------------------------------------------------
     def _part_of(self, job: SimJob) -> _Part | None:
-        return self.shared if self.shared is not None else self.by_tenant.get(job.tenant)
+        i = self.cluster.partition_of(job.tenant)
+        return None if i is None else self.parts[i]
 
     def _submit(self, job: SimJob, now: float) -> _Part | None:
         part = self._part_of(job)
