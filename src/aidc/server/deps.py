@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from aidc.server.errors import Forbidden
-from aidc.server.security import AGENT_PATH_PREFIX, Principal, Role
+from aidc.server.security import AGENT_PATH_PREFIX, Principal, Role, agent_may_call
 from aidc.server.services import auth
 
 
@@ -30,8 +30,7 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     me = auth.resolve(session, token.strip() if scheme.lower() == "bearer" else None)
-    path = request.url.path
-    if me.role == Role.AGENT and not (path.startswith(AGENT_PATH_PREFIX) or path == "/api/v1/whoami"):
+    if me.role == Role.AGENT and not agent_may_call(request.url.path):
         raise Forbidden(f"an agent token only registers node agents and sends heartbeats ({AGENT_PATH_PREFIX}...)")
     return me
 

@@ -20,6 +20,11 @@ class Role(StrEnum):
 AGENT_PATH_PREFIX = "/api/v1/agents/"  # the routes an agent token may call (and /api/v1/whoami)
 
 
+def agent_may_call(path: str) -> bool:
+    """Whether an agent-role token may call this URL path: register, heartbeat, whoami."""
+    return path.startswith(AGENT_PATH_PREFIX) or path == "/api/v1/whoami"
+
+
 def new_token() -> str:
     """A fresh bearer token: 'aidc_' + 43 URL-safe characters (256 bits)."""
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
