@@ -26,6 +26,14 @@ class RMSNorm(nn.Module):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
+def check_heads(d_model: int, n_head: int, n_kv_head: int | None) -> None:
+    """The head counts a model config may have: d_model splits into n_head heads, n_head into KV groups."""
+    kv = n_kv_head or n_head
+    if d_model % n_head or n_head % kv:
+        raise ValueError(f"d_model ({d_model}) must be a multiple of n_head ({n_head}), "
+                         f"and n_head a multiple of n_kv_head ({kv})")
+
+
 def make_norm(kind: str, dim: int, bias: bool) -> nn.Module:
     return RMSNorm(dim) if kind == "rmsnorm" else nn.LayerNorm(dim, bias=bias)
 

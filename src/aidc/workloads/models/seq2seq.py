@@ -14,7 +14,9 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
-from aidc.workloads.models.layers import KV, MLP, Attention, causal_mask, init_weights, make_norm, sinusoidal_positions
+from aidc.workloads.models.layers import (
+    KV, MLP, Attention, causal_mask, check_heads, init_weights, make_norm, sinusoidal_positions,
+)
 
 PAD_ID = 0
 
@@ -37,10 +39,7 @@ class Seq2SeqConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> "Seq2SeqConfig":
-        kv = self.n_kv_head or self.n_head
-        if self.d_model % self.n_head or self.n_head % kv:
-            raise ValueError(f"d_model ({self.d_model}) must be a multiple of n_head ({self.n_head}), "
-                             f"and n_head a multiple of n_kv_head ({kv})")
+        check_heads(self.d_model, self.n_head, self.n_kv_head)
         return self
 
 
