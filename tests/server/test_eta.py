@@ -38,7 +38,11 @@ def test_snapshot_carries_the_run_times_of_similar_finished_jobs(local_api) -> N
     snapshot._history.clear()
     pending = local_api.submit({"name": "next", "command": "sleep 5", "gpus": 2, "max_runtime_s": 1}).json()["id"]
     app = local_api.client.app
-    with app.state.sessions() as session:
-        snap, _, _ = snapshot.build(session, now_s=0.0)
-    job = next(j for j in (*snap.pending, *snap.running) if j.job_id == pending)
+    for _ in range(50):  # the live scheduler loop may start the job between build's two reads: read again
+        with app.state.sessions() as session:
+            snap, _, _ = snapshot.build(session, now_s=0.0)
+        seen = [j for j in (*snap.pending, *snap.running) if j.job_id == pending]
+        if seen:
+            break
+    job = seen[0]
     assert len(job.runtime_samples_s) == 2 and all(0.25 < s < 5 for s in job.runtime_samples_s)
