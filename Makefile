@@ -8,6 +8,10 @@ export OMP_NUM_THREADS ?= 1
 .PHONY: install demo test test-fast bench clean
 
 $(STAMP): pyproject.toml
+	# jobs run isolated by bubblewrap (docs/security.md); as root on Debian it is installed if missing
+	command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap; } || \
+		echo "warning: bubblewrap (bwrap) is missing: jobs cannot be isolated; install it or set AIDC_SANDBOX=off"
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "torch==2.13.0"

@@ -32,11 +32,20 @@ class AgentCluster:
         self.server.start()
         self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.server.port}", timeout=10,
                                  headers={"Authorization": f"Bearer {self.server.token()}"})
+        self.share_checkpoints()
         for name in self.names:
             self.start_agent(name)
         self.wait(lambda: all(n["status"] == "active" and self.telemetry(n["name"])["agent_seen_s"]
                               for n in self.nodes()), timeout_s=30)
         return self
+
+    def share_checkpoints(self) -> None:
+        """The default tenant's one volume, `ckpt` = <tmp>/ckpt read-write: where its jobs keep checkpoints."""
+        (self.tmp / "ckpt").mkdir(exist_ok=True)
+        (self.tmp / "ckpt").chmod(0o777)  # written by the tenant's uid
+        r = self.http.put("/api/v1/tenants/default/sandbox",
+                          json={"volumes": [{"name": "ckpt", "host_path": str(self.tmp / "ckpt"), "access": "rw"}]})
+        assert r.status_code == 200, r.text
 
     def start_agent(self, name: str) -> None:
         log = open(self.tmp / f"agent-{name}-{time.time_ns()}.log", "wb")
@@ -121,10 +130,11 @@ class AgentCluster:
 
 
 def checkpointing_job(name: str, ckpt_dir: Path, steps: int = 25, step_s: float = 0.2) -> dict:
-    """A job that counts to `steps`, saving its step after each one and resuming from the saved step."""
+    """(ckpt_dir in the `ckpt` volume, see AgentCluster.share_checkpoints.) A job that counts to `steps`, saving its step after each one and resuming from the saved step."""
     command = (f'f="$AIDC_CHECKPOINT_DIR/step"; s=$(cat "$f" 2>/dev/null || echo 0); '
                f'echo "start at step $s on $AIDC_NODE attempt $AIDC_ATTEMPT"; '
                f'while [ "$s" -lt {steps} ]; do s=$((s+1)); echo "$s" > "$f.tmp" && mv "$f.tmp" "$f"; sleep {step_s}; done; '
                f'echo "done at step $s on $AIDC_NODE"')
     ckpt_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_dir.chmod(0o777)
     return {"name": name, "kind": "train", "command": command, "gpus": 4, "checkpoint_dir": str(ckpt_dir)}

@@ -23,6 +23,11 @@ def test_sweep_trials_run_as_jobs(tmp_path: Path) -> None:
                                                  "params": {"optim.lr": [0.01, 0.00001]}})
     server = Server(tmp_path, aidc=aidc_bin()).start()
     try:
+        (tmp_path / "sweep").mkdir()
+        (tmp_path / "sweep").chmod(0o777)  # the tenant's uid writes it (an admin would chown it)
+        shared = server.aidc("tenants", "sandbox", "default", "--volume", f"prose={data}",
+                             "--volume", f"sweep={tmp_path / 'sweep'}:rw")
+        assert shared.returncode == 0, shared.stderr
         res = subprocess.run([aidc_bin(), "sweep", str(sweep), "--submit", "--gpus", "1", "--json"], env=server.env,
                              cwd=tmp_path, capture_output=True, text=True, timeout=300)
         assert res.returncode == 0, res.stderr

@@ -62,6 +62,15 @@ class Api:
     def submit(self, spec: dict, token: str | None = None, tenant: str | None = None):  # noqa: ANN201
         return self.call("POST", "/api/v1/jobs", token, json={"spec": spec, "tenant": tenant})
 
+    def share(self, tenant: str, volumes: list[dict], **sandbox: object) -> None:
+        """Declare a tenant's volumes (name, host_path, access); the tests' directories are made usable by
+        the tenant's uid (0o777 for rw, 0o755 for ro), as an admin would chown them."""
+        for v in volumes:
+            Path(v["host_path"]).mkdir(parents=True, exist_ok=True)
+            Path(v["host_path"]).chmod(0o777 if v.get("access") == "rw" else 0o755)
+        r = self.call("PUT", f"/api/v1/tenants/{tenant}/sandbox", json={"volumes": volumes, **sandbox})
+        assert r.status_code == 200, r.text
+
     def wait_status(self, job_id: int, statuses: set[str], timeout_s: float = 20.0, token: str | None = None) -> dict:
         deadline = time.time() + timeout_s
         while True:

@@ -21,6 +21,7 @@ def test_a_trained_model_deployed_as_a_serve_job_answers_through_the_api(local_a
     model_dir = tmp_path / "model"
     train(TrainConfig.model_validate(gpt_train_config(data, model_dir)), resume=False, console=None)
     port = free_port()
+    local_api.share("default", [{"name": "models", "host_path": str(model_dir), "access": "ro"}])
     spec = {"name": "tiny-gpt-api", "kind": "serve", "gpus": 1, "preemptible": False,
             "command": f"{sys.executable} -m aidc.cli.main serve {model_dir} --port {port}",
             "env": {"AIDC_ENDPOINT": f"http://127.0.0.1:{port}", "OMP_NUM_THREADS": "1"}}

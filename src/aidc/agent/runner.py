@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from aidc.agent.telemetry import Drills, HostProbe, NvmlProbe, VirtualProbe, machine_facts, probe_gpus
+from aidc.executors.agent import request_fields
 from aidc.executors.base import LaunchRequest
 from aidc.executors.local import LocalExecutor
 
@@ -49,6 +50,9 @@ class AgentConfig:
     partition: str = "agents"
     address: str | None = None
     drill_file: Path | None = None
+    sandbox: str = "bwrap"  # how job parts are isolated here: bwrap, or off (never on a shared node)
+    max_processes: int = 1024  # per job part
+    device_dir: Path = Path("/dev")  # where this node's /dev/nvidiaN are
 
 
 def part_key(job_id: int, attempt: int, rank: int) -> str:
@@ -58,7 +62,7 @@ def part_key(job_id: int, attempt: int, rank: int) -> str:
 @dataclass
 class Agent:
     config: AgentConfig
-    executor: LocalExecutor = field(default_factory=LocalExecutor)
+    executor: LocalExecutor | None = None  # default: a sandboxed local executor that hides the agent's work dir
     parts: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> part record
     started: set[str] = field(default_factory=set)
     check_result: dict[str, Any] | None = None
@@ -66,6 +70,11 @@ class Agent:
 
     def __post_init__(self) -> None:
         self.config.work_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.config.work_dir, 0o700)  # state, logs, job folders: the agent's, not its jobs'
+        if self.executor is None:
+            self.executor = LocalExecutor(sandbox={"mode": self.config.sandbox, "max_processes": self.config.max_processes,
+                                                   "device_dir": str(self.config.device_dir),
+                                                   "hidden_paths": [str(self.config.work_dir)]})
         self.probe: NvmlProbe | VirtualProbe = probe_gpus(self.config.gpus, self.config.gpu_model)
         self.host = HostProbe(self.config.work_dir)
         self.drills = Drills(self.config.drill_file)
@@ -168,7 +177,9 @@ class Agent:
                "MASTER_PORT": str(spec.get("master_port", 29500)), "AIDC_NODE": self.config.node}
         request = LaunchRequest(job_id=spec["job_id"], name=spec.get("name", ""), command=spec["command"],
                                 workdir=workdir, placement=((self.config.node, tuple(spec["gpus"])),), env=env,
-                                max_runtime_s=spec.get("max_runtime_s"), attempt=spec["attempt"])
+                                max_runtime_s=spec.get("max_runtime_s"), attempt=spec["attempt"],
+                                job_token=spec.get("job_token"), server_url=self.config.server,
+                                **request_fields(spec.get("sandbox")))
         part = {"job_id": spec["job_id"], "attempt": spec["attempt"], "rank": spec["rank"], "gpus": list(spec["gpus"]),
                 "max_runtime_s": spec.get("max_runtime_s"), "status": "running", "server_offset": 0, "handle": {}}
         self.parts[key] = part

@@ -24,6 +24,12 @@ def agent(
     partition: str = typer.Option("agents", "--partition", help="Rack/partition of a new node."),
     address: str = typer.Option(None, "--address", help="Address the node's jobs use to reach each other."),
     drill: Path = typer.Option(None, "--drill", help="JSON-lines fault drill file (XID, ECC, heat, failed check)."),
+    sandbox: str = typer.Option("bwrap", "--sandbox", envvar="AIDC_SANDBOX",
+                                help="Job isolation: bwrap (bubblewrap, uid per tenant), or off (never on a shared node)."),
+    max_processes: int = typer.Option(1024, "--max-processes", envvar="AIDC_SANDBOX_MAX_PROCESSES",
+                                      help="Processes one job part may have (cgroup pids.max)."),
+    device_dir: Path = typer.Option(Path("/dev"), "--device-dir", envvar="AIDC_SANDBOX_DEVICE_DIR",
+                                    help="Where this node's /dev/nvidiaN nodes are."),
 ) -> None:
     """Run the node agent: register, heartbeat telemetry, run the jobs placed on this node. Ctrl-C stops it
     (its jobs keep running; a restarted agent re-attaches to them)."""
@@ -41,12 +47,13 @@ def agent(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     cfg = AgentConfig(server=server or url, token=token, node=node, work_dir=work_dir.resolve(), gpus=gpus,
                       gpu_model=gpu_model, interval_s=interval_s, datacenter=datacenter, partition=partition,
-                      address=address, drill_file=drill.resolve() if drill else None)
+                      address=address, drill_file=drill.resolve() if drill else None,
+                      sandbox=sandbox, max_processes=max_processes, device_dir=device_dir)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     runner = Agent(cfg)
     console().print(f"agent for node {node}: {runner.probe.count} {'virtual ' if runner.probe.virtual else ''}GPUs, "
-                    f"server {cfg.server}")
+                    f"server {cfg.server}; {runner.executor.describe_isolation()}")
     try:
         runner.run(stop)
     except AgentError as exc:

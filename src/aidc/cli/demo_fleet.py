@@ -52,8 +52,10 @@ def run_fleet_demo(out) -> None:  # out: rich Console
                     env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
             _wait(lambda: len(api.get("/api/v1/nodes").json()) == len(NODES), 60)
             out.print(f"control plane on {url} with the agent executor; agents on {', '.join(NODES)} (4 virtual GPUs each)")
-            api.post("/api/v1/tenants", json={"name": "default"})
             (tmp / "ckpt").mkdir()
+            (tmp / "ckpt").chmod(0o777)  # the tenant's jobs run as its own uid and write their checkpoints here
+            api.post("/api/v1/tenants", json={"name": "default", "sandbox": {"volumes": [
+                {"name": "ckpt", "host_path": str(tmp / "ckpt"), "access": "rw"}]}}).raise_for_status()
             job = api.post("/api/v1/jobs", json={"spec": {"name": "resumable", "kind": "train", "gpus": 4,
                                                            "command": JOB_COMMAND, "checkpoint_dir": str(tmp / "ckpt")}})
             job_id = job.json()["id"]

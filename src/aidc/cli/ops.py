@@ -83,6 +83,44 @@ def tenant_create(name: str, quota: list[str] = typer.Option([], help="MODEL=GPU
     console().print(f"tenant {name} created, quota {gpu_quota}")
 
 
+@tenants_app.command("sandbox")
+@reports_errors
+def tenant_sandbox(name: str,
+                   volume: list[str] = typer.Option([], help="NAME=HOST_DIR[:MOUNT_PATH][:ro|rw], repeatable "
+                                                     "(default access ro). Replaces the tenant's volumes."),
+                   uid: int = typer.Option(None, help="Unix uid/gid the tenant's jobs run as (default: base + id)."),
+                   isolation: str = typer.Option("best_effort", help="required: refuse executors that cannot isolate."),
+                   as_json: bool = JsonOpt) -> None:
+    """Set what a tenant's jobs may touch: volumes, Unix identity, isolation (admins only)."""
+    from aidc.cli.client import request
+
+    body = {"volumes": [parse_volume(v) for v in volume], "unix_uid": uid, "isolation": isolation}
+    out = request("PUT", f"/api/v1/tenants/{name}/sandbox", json=body)
+    if as_json:
+        print_json(out)
+        return
+    vols = ", ".join(f"{v['name']}={v['host_path']} ({v['access']})" for v in out["sandbox"]["volumes"]) or "no volumes"
+    console().print(f"tenant {name}: {vols}; uid {out['sandbox']['unix_uid'] or 'default'}; "
+                    f"isolation {out['sandbox']['isolation']}")
+
+
+def parse_volume(text: str) -> dict[str, str]:
+    """NAME=HOST[:MOUNT][:ro|rw] -> a volume's JSON (the server checks the paths)."""
+    from aidc.core.errors import AidcError
+
+    name, eq, rest = text.partition("=")
+    if not eq or not name or not rest:
+        raise AidcError(f"--volume {text!r}: expected NAME=HOST_DIR[:MOUNT_PATH][:ro|rw]")
+    parts = rest.split(":")
+    access = parts.pop() if parts[-1] in ("ro", "rw") and len(parts) > 1 else "ro"
+    if len(parts) > 2:
+        raise AidcError(f"--volume {text!r}: too many ':' (paths with ':' are not supported)")
+    out = {"name": name, "host_path": parts[0], "access": access}
+    if len(parts) == 2:
+        out["mount_path"] = parts[1]
+    return out
+
+
 def _parse_quota(items: list[str]) -> dict[str, int]:
     from aidc.core.errors import AidcError
 

@@ -26,7 +26,9 @@ class ControlPlaneRunner:
         self.timeout_s, self.poll_s, self.on_status = timeout_s, poll_s, on_status
 
     def command(self, config_path: Path) -> str:
-        """This interpreter runs the trial (the local executor shares the host; see docs/workloads.md)."""
+        """This interpreter runs the trial. The job sees only its tenant's volumes (docs/security.md): the
+        sweep's data must be in one and its out_dir in a read-write one, which the server checks at submit
+        (the trial's out_dir is its checkpoint_dir)."""
         return f"{shlex.quote(sys.executable)} -m aidc.cli.main train {shlex.quote(str(config_path.resolve()))} --no-resume"
 
     def run_all(self, trials: list[tuple[str, Path]]) -> list[dict[str, Any]]:
@@ -34,15 +36,18 @@ class ControlPlaneRunner:
         from aidc.workloads.sweep import read_summary
 
         jobs = []
+        import yaml
+
         for name, path in trials:
+            out_dir = str(Path(yaml.safe_load(path.read_text())["out_dir"]).resolve())
+            # the job runs as its tenant's uid: a trial folder is as writable as the sweep folder it is in
+            Path(out_dir).chmod(Path(out_dir).parent.stat().st_mode & 0o7777)
             spec = {"name": f"{self.sweep_name}-{name}", "kind": "train", "command": self.command(path), "gpus": self.gpus,
-                    "env": {"OMP_NUM_THREADS": "1"}}
+                    "env": {"OMP_NUM_THREADS": "1"}, "checkpoint_dir": out_dir}
             jobs.append(request("POST", "/api/v1/jobs", json={"spec": spec, "tenant": self.tenant}))
         done = self._wait([j["id"] for j in jobs])
         out = []
         for (name, path), job in zip(trials, done):
-            import yaml
-
             out_dir = yaml.safe_load(path.read_text())["out_dir"]
             out.append({**read_summary(out_dir), "job_id": job["id"], "status": job["status"]})
         return out

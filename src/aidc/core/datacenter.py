@@ -10,15 +10,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt
+from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt
 
 from aidc.core.gpus import GpuModel
+from aidc.core.strict import StrictModel
+from aidc.core.tenancy import TenantSandbox
 
-
-class StrictModel(BaseModel):
-    """Base of every spec model: unknown keys are errors, values are checked at the edge."""
-
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+__all__ = ["StrictModel"]  # re-exported: specs elsewhere import it from here
 
 
 class NicSpec(StrictModel):
@@ -128,7 +126,7 @@ class StorageSpec(StrictModel):
     write_gbs: PositiveFloat = Field(description="aggregate write, GB/s")
 
 
-class TenantSpec(StrictModel):
+class TenantSpec(TenantSandbox):
     name: str = Field(min_length=1)
     description: str = ""
     gpu_quota: dict[str, NonNegativeInt] = Field(default_factory=dict, description="GPU model -> GPUs")

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
 
 from aidc.core.datacenter import StrictModel
+from aidc.core.tenancy import JobVolume
 
 JobKind = Literal["train", "finetune", "eval", "batch_infer", "serve", "custom", "data"]
 
@@ -33,6 +34,10 @@ class JobSpec(StrictModel):
     checkpoint_dir: str | None = None
     env: dict[str, str] = Field(default_factory=dict)
     replicas: PositiveInt = Field(default=1, description="serve: copies of the deployment")
+    volumes: list[JobVolume] | None = Field(default=None, max_length=64,
+                                            description="tenant volumes to mount (default: all of them, as declared)")
+    image: str | None = Field(default=None, max_length=4096,
+                              description="run inside this root filesystem ('dir:/abs/path') instead of the host's")
 
     @model_validator(mode="after")
     def _one_thing_to_run(self) -> "JobSpec":

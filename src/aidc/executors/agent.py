@@ -18,15 +18,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from aidc.executors.base import Capabilities, ExecutorEvent, LaunchRequest
+from aidc.executors.base import Capabilities, ExecutorEvent, LaunchRequest, VolumeMount
 
 
 class AgentExecutor:
     name = "agent"
     capabilities = Capabilities(multi_node=True, preemption=True, checkpoint_restore=True, fractional_gpus=False)
 
+    isolates_jobs = True  # each agent runs its parts in its own sandbox (and refuses `required` when it cannot)
+    runs_images = True
+
     def __init__(self, stop_grace_s: float = 10.0) -> None:
         self.stop_grace_s = stop_grace_s
+        self._tokens: dict[tuple[int, int], str] = {}  # (job, attempt) -> its job token: kept in memory only
         self._lock = threading.Lock()
         self._events: list[ExecutorEvent] = []
         self._watch: dict[int, dict[str, Any]] = {}  # job id -> handle
@@ -37,12 +41,16 @@ class AgentExecutor:
     # -- the Executor protocol (scheduler thread) ---------------------------------------------
     def launch(self, request: LaunchRequest) -> dict[str, Any]:
         request.workdir.mkdir(parents=True, exist_ok=True)  # the server's copy of the logs the agents ship
+        token = request.job_token  # never stored in the handle (the database): handed over in heartbeats
         handle = {"agent": True, "nodes": [n for n, _ in request.placement], "attempt": request.attempt,
                   "workdir": str(request.workdir), "log": str(request.workdir / "output.log"), "started_s": time.time(),
                   # what each agent needs to start its part (read by the heartbeat service)
-                  "command": request.command, "env": dict(request.env), "max_runtime_s": request.max_runtime_s}
+                  "command": request.command, "env": dict(request.env), "max_runtime_s": request.max_runtime_s,
+                  "sandbox": sandbox_fields(request)}
         with self._lock:
             self._watch[request.job_id] = handle
+            if token is not None:
+                self._tokens[(request.job_id, request.attempt)] = token
         return handle
 
     def cancel(self, job_id: int, handle: dict[str, Any], *, grace_s: float = 10.0) -> None:
@@ -72,6 +80,11 @@ class AgentExecutor:
             return list(self._watch)
 
     # -- what agents report (request threads) -------------------------------------------------
+    def token_for(self, job_id: int, attempt: int) -> str | None:
+        """The job token of a live attempt launched by this server process (None after a restart)."""
+        with self._lock:
+            return self._tokens.get((job_id, attempt))
+
     def grace_for(self, job_id: int) -> float:
         with self._lock:
             return self._grace.get(job_id, self.stop_grace_s)
@@ -103,3 +116,25 @@ class AgentExecutor:
             self._reported.discard((job_id, attempt))
             self._ranks_done.pop((job_id, attempt), None)
             self._grace.pop(job_id, None)
+
+
+def sandbox_fields(request: LaunchRequest) -> dict[str, Any]:
+    """The isolation part of a launch request, as JSON for the agent (see `request_fields`)."""
+    return {"tenant": request.tenant, "tenant_id": request.tenant_id,
+            "identity": None if request.identity is None else vars(request.identity),
+            "volumes": [vars(v) for v in request.volumes], "cpu_cores": request.cpu_cores,
+            "memory_gib": request.memory_gib, "image": request.image, "isolation": request.isolation}
+
+
+def request_fields(sandbox: dict[str, Any] | None) -> dict[str, Any]:
+    """`sandbox_fields` back into LaunchRequest keyword arguments (on the agent). Missing: a part from a
+    server before isolation, run as the agent's default job identity with no volumes."""
+    from aidc.executors.base import JobIdentity
+
+    sandbox = sandbox or {}
+    identity = sandbox.get("identity")
+    return {"tenant": str(sandbox.get("tenant") or ""), "tenant_id": sandbox.get("tenant_id"),
+            "identity": JobIdentity(**identity) if identity else None,
+            "volumes": tuple(VolumeMount(**v) for v in sandbox.get("volumes") or []),
+            "cpu_cores": sandbox.get("cpu_cores"), "memory_gib": sandbox.get("memory_gib"),
+            "image": sandbox.get("image"), "isolation": sandbox.get("isolation") or "best_effort"}

@@ -21,6 +21,26 @@ class Capabilities:
 
 
 @dataclass(frozen=True)
+class VolumeMount:
+    """A tenant volume as one job mounts it: host directory, path inside the sandbox, access."""
+
+    name: str
+    host_path: str  # absolute, normalised (checked when the tenant declared it)
+    mount_path: str  # where the job sees it (default: the host path)
+    read_only: bool = True
+    sub_path: str = ""  # only this directory of the volume (relative, no '..'; resolved without symlinks)
+
+
+@dataclass(frozen=True)
+class JobIdentity:
+    """The Unix identity a job runs under: its tenant's, never the server's or agent's."""
+
+    uid: int
+    gid: int
+    user: str  # USER / LOGNAME inside the job
+
+
+@dataclass(frozen=True)
 class LaunchRequest:
     job_id: int
     name: str
@@ -30,6 +50,17 @@ class LaunchRequest:
     env: dict[str, str] = field(default_factory=dict)
     max_runtime_s: float | None = None
     attempt: int = 1  # the job's launch count: an executor never starts the same attempt twice
+    # isolation (executors/sandbox): who the job runs as, what it may see, what it may use
+    tenant: str = ""
+    tenant_id: int | None = None  # with no identity, the job runs as the sandbox's uid base + tenant_id
+    identity: JobIdentity | None = None  # None: the executor's default job identity
+    volumes: tuple[VolumeMount, ...] = ()
+    cpu_cores: float | None = None
+    memory_gib: float | None = None
+    image: str | None = None  # a directory root filesystem ("dir:/path") or an OCI image name
+    isolation: str = "best_effort"  # the tenant's: "required" refuses an executor that cannot isolate
+    job_token: str | None = None  # AIDC_JOB_TOKEN: this attempt's own API token (never stored by an executor)
+    server_url: str | None = None  # AIDC_SERVER: where the job reaches the API with it
 
 
 @dataclass(frozen=True)

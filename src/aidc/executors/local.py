@@ -1,15 +1,20 @@
-"""The embedded default executor: runs each job as a process group on this host.
+"""The embedded default executor: runs each job isolated (executors/sandbox) as a process group on this host.
 
-Design note. A job runs as `bash -c '<command>'` in its own session (so a cancel kills the whole
-group, and the job outlives a server killed with -9). A small wrapper writes the exit code to
-`<workdir>/exit_code` when the command ends, so completion is read from disk, not from `wait()`:
-that works the same for jobs this process started and for jobs re-attached after a restart. The
-handle stores the pid and the process start time (from /proc), so a recycled pid is never mistaken
-for the job. A job whose process is gone without an exit code was lost (the host rebooted).
+Design note. A job runs in its own session (so a cancel reaches the whole group, and the job outlives
+a server killed with -9), inside the sandbox: its own uid, mount and pid namespaces, a scrubbed
+environment and a cgroup. `request.workdir` is the launcher's control folder (log, pid, exit code),
+never shown to the job; the job works in `<workdir>/work`. A small wrapper outside the sandbox writes
+the exit code to `<workdir>/exit_code` when the command ends, so completion is read from disk, not
+from `wait()`, and a job cannot forge it: that works the same for jobs this process started and for
+jobs re-attached after a restart. The handle stores the pid and the process start time (from /proc),
+so a recycled pid is never mistaken for the job. A job whose process is gone without an exit code was
+lost (the host rebooted).
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
 import shlex
 import signal
@@ -20,10 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from aidc.executors.base import Capabilities, ExecutorEvent, LaunchRequest
+from aidc.executors.sandbox import Sandbox, SandboxConfig, Wrapped
+from aidc.executors.sandbox.processes import signal_job
 
-# first thing, record our pid (so a launch interrupted before the handle was saved can be found again)
-WRAPPER = ('echo $$ > {pid_file}; bash -c {cmd}; code=$?; '
+log = logging.getLogger("aidc.executors.local")
+# first thing, record our pid (so a launch interrupted before the handle was saved can be found again);
+# the sandboxed part joins the job's cgroup in a subshell, so the wrapper itself stays outside it
+WRAPPER = ('echo $$ > {pid_file}; ({join}exec {argv}); code=$?; '
            'echo $code > {exit_tmp} && mv {exit_tmp} {exit_file}; exit $code')
+JOIN = 'for f in {files}; do echo $BASHPID > "$f" || exit 125; done; '
 
 
 def _proc_start_ticks(pid: int) -> int | None:
@@ -39,32 +49,52 @@ def _proc_start_ticks(pid: int) -> int | None:
 class LocalExecutor:
     name = "local"
 
-    def __init__(self, multi_node: bool = True) -> None:
+    def __init__(self, multi_node: bool = True, sandbox: SandboxConfig | dict[str, Any] | None = None) -> None:
         """multi_node: run a job placed on several nodes as one process on this host with all its GPUs (the
-        embedded stand-in for a cluster, as in the demo); False refuses such jobs at submit."""
+        embedded stand-in for a cluster, as in the demo); False refuses such jobs at submit.
+        sandbox: how jobs are isolated (SandboxConfig or its fields); default: bubblewrap, uid per tenant."""
         self.capabilities = Capabilities(multi_node=multi_node, preemption=True, checkpoint_restore=True,
                                          fractional_gpus=False)
+        config = sandbox if isinstance(sandbox, SandboxConfig) else SandboxConfig(**_paths(sandbox or {}))
+        self.sandbox = Sandbox(config)
         self._lock = threading.Lock()
         self._watch: dict[int, dict[str, Any]] = {}  # job id -> handle (+ deadline)
         self._children: dict[int, subprocess.Popen[bytes]] = {}
         self._stopping: dict[int, tuple[dict[str, Any], float, subprocess.Popen[bytes] | None]] = {}  # pid -> ...
 
+    @property
+    def isolates_jobs(self) -> bool:
+        return self.sandbox.isolates
+
+    @property
+    def runs_images(self) -> bool:
+        return self.sandbox.isolates
+
+    def describe_isolation(self) -> str:
+        return self.sandbox.describe()
+
     def launch(self, request: LaunchRequest) -> dict[str, Any]:
-        request.workdir.mkdir(parents=True, exist_ok=True)
+        control = request.workdir
+        control.mkdir(parents=True, exist_ok=True)
+        os.chmod(control, 0o700)  # the launcher's: log, pid, exit code
         for name in ("exit_code", "exit_code.tmp", "pid"):
-            (request.workdir / name).unlink(missing_ok=True)
-        log = request.workdir / "output.log"
-        gpus = [str(i) for _, idx in request.placement for i in idx]
-        env = {**os.environ, **request.env, "CUDA_VISIBLE_DEVICES": ",".join(gpus), "AIDC_JOB_ID": str(request.job_id),
-               "AIDC_JOB_NAME": request.name, "AIDC_NODES": ",".join(n for n, _ in request.placement)}
-        script = WRAPPER.format(cmd=shlex.quote(request.command), pid_file=shlex.quote(str(request.workdir / "pid")),
-                                exit_tmp=shlex.quote(str(request.workdir / "exit_code.tmp")),
-                                exit_file=shlex.quote(str(request.workdir / "exit_code")))
-        with open(log, "ab") as out:
-            proc = subprocess.Popen(["bash", "-c", script], cwd=request.workdir, env=env, stdout=out,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        handle = {"pid": proc.pid, "start_ticks": _proc_start_ticks(proc.pid), "workdir": str(request.workdir),
-                  "log": str(log), "started_s": time.time()}
+            (control / name).unlink(missing_ok=True)
+        log_file = control / "output.log"
+        work = control / "work"
+        self.sandbox.prepare_dirs(work, self.sandbox.identity(request))
+        wrapped = self.sandbox.wrap(request, work=work, cgroup_name=_cgroup_name(request))
+        script = _wrapper_script(wrapped, control)
+        try:
+            with open(log_file, "ab") as out:
+                proc = subprocess.Popen(["/bin/bash", "-c", script], cwd=work, env={"PATH": "/usr/bin:/bin"},
+                                        stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                        start_new_session=True)
+        except OSError:
+            self.sandbox.finish(wrapped.cgroup)
+            raise
+        handle = {"pid": proc.pid, "start_ticks": _proc_start_ticks(proc.pid), "workdir": str(control),
+                  "log": str(log_file), "started_s": time.time(), "isolated": wrapped.isolated,
+                  "uid": wrapped.uid, "cgroup": wrapped.cgroup}
         with self._lock:
             self._children[request.job_id] = proc
             self._watch[request.job_id] = {**handle, "deadline_s": _deadline(handle["started_s"], request.max_runtime_s)}
@@ -92,7 +122,8 @@ class LocalExecutor:
             self._watch.pop(job_id, None)
             child = self._children.pop(job_id, None)
         if handle.get("pid") and self._same_process(handle):
-            _kill_group(handle["pid"], signal.SIGTERM)
+            if not handle.get("isolated") or not signal_job(int(handle["pid"]), signal.SIGTERM):
+                _kill_group(handle["pid"], signal.SIGTERM)  # unisolated, or nothing inside yet
             with self._lock:
                 self._stopping[int(handle["pid"])] = (dict(handle), time.monotonic() + grace_s, child)
         elif child is not None:
@@ -106,11 +137,13 @@ class LocalExecutor:
         for pid, (handle, deadline, child) in stopping:
             if child is not None:
                 child.poll()
-            if not _group_alive(pid):  # the whole group, not just the wrapper: a job may trap SIGTERM
-                with self._lock:
+            if not _group_alive(pid) and not (handle.get("isolated") and signal_job(pid, 0)):
+                with self._lock:  # the whole group and the job inside, not just the wrapper (a job may trap SIGTERM)
                     self._stopping.pop(pid, None)
+                self.sandbox.finish(handle.get("cgroup"))
             elif now >= deadline:
-                _kill_group(pid, signal.SIGKILL)
+                _kill_group(pid, signal.SIGKILL)  # bwrap dies; its namespace dies with it
+                self.sandbox.finish(handle.get("cgroup"))
 
     def finish_stops(self, timeout_s: float = 10.0) -> None:
         """Before the server exits: wait for stopped jobs to end, SIGKILL what outlives `timeout_s`."""
@@ -118,10 +151,11 @@ class LocalExecutor:
         while self.stopping() and time.monotonic() < deadline:
             time.sleep(0.02)
         with self._lock:
-            left = list(self._stopping)
+            left = dict(self._stopping)
             self._stopping.clear()
-        for pid in left:
+        for pid, (handle, _, _) in left.items():
             _kill_group(pid, signal.SIGKILL)
+            self.sandbox.finish(handle.get("cgroup"))
 
     def stopping(self) -> int:
         """Processes sent SIGTERM and not yet gone."""
@@ -153,8 +187,10 @@ class LocalExecutor:
         exit_file = Path(handle["workdir"]) / "exit_code"
         if exit_file.exists():
             code = int(exit_file.read_text().strip() or 1)
+            oom = self.sandbox.finish(handle.get("cgroup"))  # kills what the job left running, frees its cgroup
             kind = "succeeded" if code == 0 else "failed"
-            return ExecutorEvent(job_id, kind, exit_code=code, reason="" if code == 0 else f"exit code {code}")
+            reason = "" if code == 0 else f"exit code {code}" + (": killed at its memory limit" if oom else "")
+            return ExecutorEvent(job_id, kind, exit_code=code, reason=reason)
         if handle.get("deadline_s") and now > handle["deadline_s"]:
             self.cancel(job_id, handle, grace_s=2.0)  # SIGTERM now, SIGKILL from a later poll
             return ExecutorEvent(job_id, "failed", exit_code=None, reason="max_runtime_s exceeded: killed")
@@ -180,9 +216,34 @@ class LocalExecutor:
         if handle.get("start_ticks") is not None:
             return ticks == handle["start_ticks"]
         try:  # no start time recorded: recognise the job by the working directory it runs in
-            return os.readlink(f"/proc/{pid}/cwd") == str(Path(handle["workdir"]).resolve())
+            control = Path(handle["workdir"]).resolve()
+            return os.readlink(f"/proc/{pid}/cwd") in (str(control), str(control / "work"))
         except OSError:
             return False
+
+
+def _paths(options: dict[str, Any]) -> dict[str, Any]:
+    """SandboxConfig fields from JSON-able executor options (paths as strings)."""
+    out = dict(options)
+    for key in ("hidden_paths", "ro_paths"):
+        if key in out:
+            out[key] = tuple(Path(p) for p in out[key])
+    if "device_dir" in out:
+        out["device_dir"] = Path(out["device_dir"])
+    return out
+
+
+def _cgroup_name(request: LaunchRequest) -> str:
+    """Unique on this host: two agents on one machine may run ranks of the same job."""
+    digest = hashlib.sha1(str(request.workdir.resolve()).encode()).hexdigest()[:10]
+    return f"job-{request.job_id}-{request.attempt}-{digest}"
+
+
+def _wrapper_script(wrapped: Wrapped, control: Path) -> str:
+    q = lambda p: shlex.quote(str(p))  # noqa: E731
+    join = JOIN.format(files=" ".join(q(f) for f in wrapped.procs_files)) if wrapped.procs_files else ""
+    return WRAPPER.format(join=join, argv=shlex.join(wrapped.argv), pid_file=q(control / "pid"),
+                          exit_tmp=q(control / "exit_code.tmp"), exit_file=q(control / "exit_code"))
 
 
 def _deadline(started_s: float, max_runtime_s: float | None) -> float | None:

@@ -88,11 +88,16 @@ def startup(app: FastAPI, settings: Settings) -> None:
     if settings.initial_datacenter is not None:
         _import_initial(app, settings.initial_datacenter)
     app.state.batcher = SubmitBatcher(app.state.sessions)
-    app.state.executor = get_executor(settings.executor, **settings.executor_options)
+    options = dict(settings.executor_options)
+    if settings.executor == "local":  # the server's own settings, under what AIDC_EXECUTOR_OPTIONS says
+        options["sandbox"] = settings.sandbox_options(options.get("sandbox") or {})
+    app.state.executor = get_executor(settings.executor, **options)
+    if hasattr(app.state.executor, "describe_isolation"):
+        log.warning("%s", app.state.executor.describe_isolation())
     app.state.monitor = HealthMonitor(rules=settings.health_rules())
     scheduler = Scheduler(executor=app.state.executor, jobs_dir=settings.jobs_dir, policy=settings.policy,
                           placement=settings.placement, isolate_tenants=settings.isolate_tenants,
-                          health=app.state.monitor)
+                          health=app.state.monitor, server_url=settings.server_url)
     app.state.loop = SchedulingLoop(scheduler, app.state.sessions, settings.schedule_interval_s, app.state.metrics)
     if settings.start_loop:
         app.state.loop.start()

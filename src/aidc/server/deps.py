@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from aidc.server.errors import Forbidden
-from aidc.server.security import AGENT_PATH_PREFIX, Principal, Role, agent_may_call
+from aidc.server.security import AGENT_PATH_PREFIX, Principal, Role, agent_may_call, job_may_call
 from aidc.server.services import auth
 
 
@@ -32,6 +32,8 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
     me = auth.resolve(session, token.strip() if scheme.lower() == "bearer" else None)
     if me.role == Role.AGENT and not agent_may_call(request.url.path):
         raise Forbidden(f"an agent token only registers node agents and sends heartbeats ({AGENT_PATH_PREFIX}...)")
+    if me.role == Role.JOB and not job_may_call(request.method, request.url.path, me.job_id):
+        raise Forbidden(f"a job token only reads its own job (GET /api/v1/jobs/{me.job_id}, its events and logs)")
     return me
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from aidc.core.tenancy import TenantSandbox
 from aidc.server.db import Base
 
 
@@ -18,7 +19,15 @@ class TenantModel(Base):
     # GPU model -> GPUs guaranteed; "*" applies to any model
     gpu_quota: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     allow_borrowing: Mapped[bool] = mapped_column(Boolean, default=True)
+    # isolation (core/tenancy.py): volumes its jobs may mount, the uid they run as, how strict
+    volumes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    unix_uid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    isolation: Mapped[str] = mapped_column(String(16), default="best_effort")
     created_s: Mapped[float] = mapped_column(Float)
+
+    @property
+    def sandbox(self) -> TenantSandbox:
+        return TenantSandbox(volumes=self.volumes or [], unix_uid=self.unix_uid, isolation=self.isolation or "best_effort")
 
 
 class UserModel(Base):
@@ -96,6 +105,8 @@ class JobModel(Base):
     preemptions: Mapped[int] = mapped_column(Integer, default=0)
     attained_gpu_s: Mapped[float] = mapped_column(Float, default=0.0)  # service before the current run
     exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # the current attempt's job token (AIDC_JOB_TOKEN), hashed; it works only while the job is live
+    token_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # optimistic locking: the loop and the API never overwrite each other's status change
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 

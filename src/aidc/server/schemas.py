@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from aidc.core.tenancy import TenantSandbox
 from aidc.server.security import Role
 
 
@@ -18,6 +19,8 @@ class TenantCreate(Body):
     description: str = Field(default="", max_length=4096)
     gpu_quota: dict[str, int] = Field(default_factory=dict)
     allow_borrowing: bool = True
+    sandbox: TenantSandbox = Field(default_factory=TenantSandbox,
+                                   description="volumes, unix_uid and isolation of the tenant's jobs")
 
 
 class QuotaUpdate(Body):
@@ -56,6 +59,7 @@ class TenantOut(BaseModel):
     description: str
     gpu_quota: dict[str, int]
     allow_borrowing: bool
+    sandbox: TenantSandbox
 
 
 class UserOut(BaseModel):

@@ -15,6 +15,7 @@ class Role(StrEnum):
     OPERATOR = "operator"  # all tenants' jobs, nodes, datacenters; not users or tokens of others
     MEMBER = "member"  # own tenant's jobs only
     AGENT = "agent"  # a node agent: register and heartbeat (/api/v1/agents/...), nothing else
+    JOB = "job"  # a running job's own token: read that job, its events and its log, nothing else
 
 
 AGENT_PATH_PREFIX = "/api/v1/agents/"  # the routes an agent token may call (and /api/v1/whoami)
@@ -23,6 +24,28 @@ AGENT_PATH_PREFIX = "/api/v1/agents/"  # the routes an agent token may call (and
 def agent_may_call(path: str) -> bool:
     """Whether an agent-role token may call this URL path: register, heartbeat, whoami."""
     return path.startswith(AGENT_PATH_PREFIX) or path == "/api/v1/whoami"
+
+
+JOB_TOKEN_PREFIX = "aidcjob_"  # aidcjob_<job id>_<43 random characters>
+
+
+def job_may_call(method: str, path: str, job_id: int | None) -> bool:
+    """Whether a job token may call this route: GET its own job, events and log, and whoami."""
+    if method != "GET" or job_id is None:
+        return False
+    own = f"/api/v1/jobs/{job_id}"
+    return path in (own, own + "/events", own + "/logs", "/api/v1/whoami")
+
+
+def new_job_token(job_id: int) -> str:
+    """A token for one attempt of one job: given to it in AIDC_JOB_TOKEN, dead when the attempt ends."""
+    return f"{JOB_TOKEN_PREFIX}{job_id}_{secrets.token_urlsafe(32)}"
+
+
+def job_token_id(token: str) -> int | None:
+    """The job id a job token names (None: not a well-formed job token)."""
+    head, _, rest = token[len(JOB_TOKEN_PREFIX):].partition("_")
+    return int(head) if token.startswith(JOB_TOKEN_PREFIX) and head.isdigit() and len(head) < 19 and rest else None
 
 
 def new_token() -> str:
@@ -45,6 +68,7 @@ class Principal:
     tenant_id: int | None
     tenant: str | None
     token_id: int
+    job_id: int | None = None  # a job token's job
 
     @property
     def runs_agents(self) -> bool:

@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     token_ttl_days: float = Field(default=90, gt=0)
     start_loop: bool = Field(default=True, description="run the scheduling loop in the background")
     initial_datacenter: Path | None = Field(default=None, description="spec imported at start when none is")
+    sandbox: str = Field(default="bwrap", pattern="^(bwrap|off)$",
+                         description="job isolation of the local executor: bwrap (bubblewrap), or off (never shared)")
+    sandbox_uid_base: int = Field(default=200_000, ge=1000, le=2**31 - 2**20,
+                                  description="tenant t's jobs run as uid base + 1 + t unless it names a unix_uid")
+    sandbox_max_processes: int = Field(default=1024, ge=16, le=1_000_000, description="processes per job")
     isolate_tenants: bool = Field(default=False, description="a job runs only on nodes its tenant owns")
     # node agents and the health loop (see services/health.py)
     heartbeat_interval_s: float = Field(default=5.0, gt=0, le=600, description="agents heartbeat this often")
@@ -49,6 +54,18 @@ class Settings(BaseSettings):
     @property
     def jobs_dir(self) -> Path:
         return self.data_dir / "jobs"
+
+    def sandbox_options(self, given: dict[str, Any]) -> dict[str, Any]:
+        """The local executor's sandbox: these settings under the executor options' own, and the server's data
+        dir always hidden from jobs."""
+        hidden = [str(self.data_dir.resolve())] + list(given.get("hidden_paths", []))
+        return {"mode": self.sandbox, "uid_base": self.sandbox_uid_base, "max_processes": self.sandbox_max_processes,
+                **given, "hidden_paths": hidden}
+
+    @property
+    def server_url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
 
     def health_rules(self):  # -> HealthRules (imported here: settings stay import-light)
         from aidc.server.services.health import HealthRules

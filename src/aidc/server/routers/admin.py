@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from aidc.server.deps import PrincipalDep, SessionDep
+from aidc.core.tenancy import TenantSandbox
 from aidc.server.routers.convert import tenant_out, token_out
 from aidc.server.schemas import (DatacenterImport, DatacenterOut, NodeOut, QuotaUpdate, Reason, TenantCreate, TenantOut,
                                  TokenCreate, TokenOut, UsageOut, UserCreate, UserOut)
@@ -29,7 +30,8 @@ def whoami(me: PrincipalDep) -> dict[str, str | None]:
 @router.post("/tenants", status_code=201, response_model=TenantOut, tags=["tenants"])
 def create_tenant(body: TenantCreate, session: SessionDep, me: PrincipalDep) -> TenantOut:
     return tenant_out(tenants.create(session, actor=me, name=body.name, description=body.description,
-                                     gpu_quota=body.gpu_quota, allow_borrowing=body.allow_borrowing))
+                                     gpu_quota=body.gpu_quota, allow_borrowing=body.allow_borrowing,
+                                     sandbox=body.sandbox))
 
 
 @router.get("/tenants", response_model=list[TenantOut], tags=["tenants"])
@@ -42,6 +44,12 @@ def set_quota(name: str, body: QuotaUpdate, request: Request, session: SessionDe
     wake(request)
     return tenant_out(tenants.set_quota(session, actor=me, name=name, gpu_quota=body.gpu_quota,
                                         allow_borrowing=body.allow_borrowing))
+
+
+@router.put("/tenants/{name}/sandbox", response_model=TenantOut, tags=["tenants"])
+def set_sandbox(name: str, body: TenantSandbox, session: SessionDep, me: PrincipalDep) -> TenantOut:
+    """Volumes, Unix uid and isolation of a tenant's jobs (admins); applies to jobs started from now on."""
+    return tenant_out(tenants.set_sandbox(session, actor=me, name=name, sandbox=body))
 
 
 @router.post("/users", status_code=201, response_model=UserOut, tags=["auth"])

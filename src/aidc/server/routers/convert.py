@@ -30,7 +30,8 @@ def job_out_known(job: JobModel, *, tenant: str, user: str, replica_ids: list[in
 
 
 def tenant_out(row: TenantModel) -> TenantOut:
-    return TenantOut(name=row.name, description=row.description, gpu_quota=row.gpu_quota, allow_borrowing=row.allow_borrowing)
+    return TenantOut(name=row.name, description=row.description, gpu_quota=row.gpu_quota, allow_borrowing=row.allow_borrowing,
+                     sandbox=row.sandbox)
 
 
 def token_out(row: TokenModel, user: str, plain: str | None = None) -> TokenOut:

@@ -78,7 +78,7 @@ def heartbeat(session: Session, *, actor: Principal, node_name: str, body: dict[
                                 str(check.get("output", "")), now)
     running = {(int(r["job_id"]), int(r["attempt"]), int(r.get("rank", 0))) for r in body.get("running") or []}
     finished = {(int(r["job_id"]), int(r["attempt"]), int(r.get("rank", 0))) for r in body.get("finished") or []}
-    desired = {} if node.status == NodeStatus.DOWN.value else _desired(session, node, jobs)
+    desired = {} if node.status == NodeStatus.DOWN.value else _desired(session, node, jobs, executor)
     assign = [spec for key, spec in desired.items() if key not in running and key not in finished]
     cancel = [{"job_id": j, "attempt": a, "rank": r, "grace_s": executor.grace_for(j) if executor else 10.0}
               for (j, a, r) in running if (j, a, r) not in desired]
@@ -147,7 +147,8 @@ def _jobs_on(session: Session, node_name: str) -> list[JobModel]:
     return [j for j in rows if j.handle.get("agent") and any(n == node_name for n, _ in j.placement)]
 
 
-def _desired(session: Session, node: NodeModel, jobs: list[JobModel]) -> dict[tuple[int, int, int], dict[str, Any]]:
+def _desired(session: Session, node: NodeModel, jobs: list[JobModel],
+             executor: AgentExecutor | None) -> dict[tuple[int, int, int], dict[str, Any]]:
     """The job parts this node should run now: (job, attempt, rank) -> what the agent needs to start it."""
     out = {}
     masters: dict[str, str] = {}
@@ -161,9 +162,11 @@ def _desired(session: Session, node: NodeModel, jobs: list[JobModel]) -> dict[tu
             row = session.scalar(select(NodeModel).where(NodeModel.name == first))
             masters[first] = (row.agent_info or {}).get("address") or "127.0.0.1" if row else "127.0.0.1"
         h = job.handle
+        token = executor.token_for(job.id, job.attempts) if executor is not None else None
         out[(job.id, job.attempts, rank)] = {
             "job_id": job.id, "attempt": job.attempts, "rank": rank, "ranks": len(names), "name": job.name,
-            "command": h.get("command", ""), "env": h.get("env") or {}, "gpus": list(job.placement[rank][1]),
+            "command": h.get("command", ""), "env": h.get("env") or {}, "sandbox": h.get("sandbox"), "job_token": token,
+            "gpus": list(job.placement[rank][1]),
             "max_runtime_s": h.get("max_runtime_s"), "master_addr": masters[first],
             "master_port": 20000 + job.id % 20000, "nodes": names}
     return out

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aidc.server.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
-from aidc.server.models import TenantModel, TokenModel, UserModel
-from aidc.server.security import Principal, Role, hash_token, new_token
+from aidc.server.models import JobModel, TenantModel, TokenModel, UserModel
+from aidc.server.security import Principal, Role, hash_token, job_token_id, new_token
 from aidc.server.services import events
 
 DAY_S = 86_400.0
@@ -27,6 +28,8 @@ def resolve(session: Session, token: str | None, *, now_s: float | None = None) 
     if not token:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
     now_s = time.time() if now_s is None else now_s
+    if (job_id := job_token_id(token)) is not None:
+        return _resolve_job_token(session, job_id, token)
     key = (str(session.get_bind().url), hash_token(token))
     hit = _cache.get(key)
     if hit is not None and now_s - hit[0] < CACHE_TTL_S:
@@ -49,6 +52,20 @@ def resolve(session: Session, token: str | None, *, now_s: float | None = None) 
                     tenant=tenant_name, token_id=row.id)
     _cache[key] = (now_s, row.expires_s, who)
     return who
+
+
+def _resolve_job_token(session: Session, job_id: int, token: str) -> Principal:
+    """A job's own token: valid while that attempt is live (never cached: it dies the moment the job ends)."""
+    found = session.execute(select(JobModel, TenantModel.name).join(TenantModel, TenantModel.id == JobModel.tenant_id)
+                            .where(JobModel.id == job_id)).first()
+    if found is None or found[0].token_sha256 is None or \
+            not hmac.compare_digest(found[0].token_sha256, hash_token(token)):
+        raise Unauthorized("unknown token")
+    job, tenant_name = found
+    if job.status not in ("starting", "running"):
+        raise Unauthorized(f"job token expired: job {job_id} is {job.status}")
+    return Principal(user_id=job.user_id, user=f"job-{job_id}", role=Role.JOB, tenant_id=job.tenant_id,
+                     tenant=tenant_name, token_id=0, job_id=job_id)
 
 
 def bootstrap(session: Session, *, token: str | None = None) -> str | None:
@@ -76,6 +93,8 @@ def _store_token(session: Session, *, user_id: int, token: str, ttl_days: float 
 def create_user(session: Session, *, actor: Principal, name: str, role: Role, tenant: str | None) -> UserModel:
     if actor.role != Role.ADMIN:
         raise Forbidden("only admins create users")
+    if role == Role.JOB:
+        raise BadRequest("role 'job' is not a user's: each running job gets its own token", field="role")
     if session.scalar(select(UserModel).where(UserModel.name == name)):
         raise Conflict(f"user {name!r} exists", field="name")
     tenant_id = None

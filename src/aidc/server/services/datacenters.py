@@ -17,6 +17,7 @@ from aidc.core.loader import datacenter_from_text
 from aidc.server.errors import BadRequest, Conflict, Forbidden, NotFound
 from aidc.server.models import DatacenterModel, NodeModel, TenantModel
 from aidc.server.security import Principal
+from aidc.core.tenancy import TenantSandbox
 from aidc.server.services import events, tenants
 from aidc.server.services.jobs import inventory_changed
 
@@ -40,6 +41,7 @@ def import_spec(session: Session, *, actor: Principal, yaml_text: str, source: s
     for t in dc.spec.tenants:
         if not session.scalar(select(TenantModel).where(TenantModel.name == t.name)):
             tenants.create(session, actor=actor, name=t.name, description=t.description, gpu_quota=dict(t.gpu_quota),
+                           sandbox=TenantSandbox.model_validate(t.model_dump(include={"volumes", "unix_uid", "isolation"})),
                            commit=False)
     for n in dc.nodes:
         session.add(NodeModel(datacenter_id=row.id, name=n.name, rack=n.rack, gpu_model=n.gpu_model, gpus=n.gpus,

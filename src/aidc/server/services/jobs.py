@@ -20,7 +20,7 @@ from aidc.core.status import TERMINAL_JOB, InvalidTransition, JobStatus, check_t
 from aidc.server.errors import BadRequest, Conflict, Forbidden, NotFound
 from aidc.server.models import JobModel, NodeModel, TenantModel
 from aidc.server.security import Principal
-from aidc.server.services import events
+from aidc.server.services import events, launch
 
 LIVE = (JobStatus.STARTING.value, JobStatus.RUNNING.value)
 
@@ -120,6 +120,7 @@ def prepare(session: Session, *, actor: Principal, data: Any, tenant: str | None
     tenant_row = _tenant_for_submit(session, actor, tenant)
     check_executor(spec, executor)
     check_feasible(session, spec, tenant_row)
+    launch.check(spec, tenant_row, executor)
     now = time.time()
     gpu_model = DEFAULT_CATALOG.canonical(spec.gpu_model) if spec.gpu_model else None
     rows = [JobModel(name=one.name, tenant_id=tenant_row.id, user_id=actor.user_id, kind=one.kind,

@@ -14,7 +14,6 @@ carry a version column: a cycle that lost a race with the API rolls back and tri
 from __future__ import annotations
 
 import logging
-import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +25,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from aidc.core.status import JobStatus, NodeStatus
 from aidc.executors.base import Executor, LaunchRequest
 from aidc.scheduling import SchedulingPlan, schedule
-from aidc.server.models import JobModel, NodeModel
+from aidc.server.models import JobModel, NodeModel, TenantModel
+from aidc.server.security import hash_token, new_job_token
 from aidc.server.services import jobs as jobs_service
+from aidc.server.services import launch as launch_service
 from aidc.server.services import nodes as nodes_service
 from aidc.server.services import snapshot as snapshot_service
 from aidc.server.services.agents import assignments_changed
@@ -61,7 +62,9 @@ class Scheduler:
     eta_interval_s: float = 5.0  # forward-simulate the queue at most this often
     idle_decide_s: float = 2.0  # with no change seen, still decide this often (time-based policies)
     health: HealthMonitor | None = None  # heartbeat loss and failed-job rules (services/health.py)
+    server_url: str | None = None  # given to jobs as AIDC_SERVER (with their AIDC_JOB_TOKEN)
     _engine_node_states: dict[str, str] = field(default_factory=dict, repr=False)  # mirrored into the engine
+    _tokens: dict[int, str] = field(default_factory=dict, repr=False)  # job id -> its new token, until launched
     engine_poll_s: float = 5.0  # ask an engine with its own node list (Slurm, Ray) which nodes are down
     _next_engine_poll_s: float = field(default=0.0, repr=False)
     _last_eta_s: float = field(default=0.0, repr=False)
@@ -272,7 +275,7 @@ class Scheduler:
         started = set()
         for job in ready:
             try:
-                handle = self.executor.launch(self._request(job, Path(job.handle["workdir"]), job.placement))
+                handle = self.executor.launch(self._request(session, job, Path(job.handle["workdir"])))
             except Exception as exc:  # noqa: BLE001 (a launch failure is the job's, not the loop's)
                 jobs_service.set_status(session, job=job, new=JobStatus.FAILED, actor=ACTOR, reason=f"launch failed: {exc}")
                 continue
@@ -302,18 +305,17 @@ class Scheduler:
         workdir = (self.jobs_dir / str(job.id) / f"attempt-{job.attempts}").resolve()
         job.placement = placement
         job.handle = {"workdir": str(workdir)}
+        token = new_job_token(job.id)  # this attempt's; committed (hashed) before the job can use it
+        job.token_sha256 = hash_token(token)
+        self._tokens[job.id] = token
         jobs_service.set_status(session, job=job, new=JobStatus.STARTING, actor=ACTOR,
                                 reason="placed on " + ", ".join(f"{n}:{','.join(map(str, i))}" for n, i in placement))
 
-    def _request(self, job: JobModel, workdir: Path, placement: list) -> LaunchRequest:
-        spec = job.spec
-        command = spec.get("command") or "aidc " + shlex.quote(spec["workload"])
-        env = dict(spec.get("env") or {})
-        if spec.get("checkpoint_dir"):
-            env["AIDC_CHECKPOINT_DIR"] = spec["checkpoint_dir"]
-        return LaunchRequest(job_id=job.id, name=job.name, command=command, workdir=workdir,
-                             placement=tuple((n, tuple(i)) for n, i in placement), env=env,
-                             max_runtime_s=spec.get("max_runtime_s"), attempt=job.attempts)
+    def _request(self, session: Session, job: JobModel, workdir: Path) -> LaunchRequest:
+        tenant = session.get(TenantModel, job.tenant_id)  # identity map: one query per tenant per cycle
+        assert tenant is not None
+        token = self._tokens.pop(job.id, None)
+        return launch_service.request(job, tenant, workdir=workdir, token=token, server_url=self.server_url)
 
     # -- restart ------------------------------------------------------------------------------
     def recover(self, session: Session) -> dict[str, int]:
