@@ -337,6 +337,18 @@ def test_jobs_run_through_aidc_server_on_ray(ray_server: _Client) -> None:
     assert _group_gone(pid)
 
 
+@pytest.mark.slow
+def test_a_tenant_that_requires_isolation_is_refused_on_ray(ray_server: _Client) -> None:
+    """Ray runs every job as the raylet's user with no namespace: it cannot keep one job from another."""
+    r = ray_server.http.put("/api/v1/tenants/default/sandbox", json={"isolation": "required"})
+    assert r.status_code == 200, r.text
+    refused = ray_server.http.post("/api/v1/jobs", json={"spec": {"name": "x", "command": "id", "gpus": 1}})
+    assert refused.status_code == 422 and refused.json()["field"] == "tenant"
+    assert "requires isolated jobs and the ray executor cannot isolate" in refused.json()["detail"]
+    ray_server.http.put("/api/v1/tenants/default/sandbox", json={"isolation": "best_effort"})
+    assert ray_server.wait(ray_server.submit(name="y", command="id", gpus=1), {"succeeded", "failed"})["status"] == "succeeded"
+
+
 def _workdir(client: _Client, job_id: int) -> Path:
     job = client.job(job_id)
     return client.server.tmp / "data" / "jobs" / str(job_id) / f"attempt-{job['attempts']}"

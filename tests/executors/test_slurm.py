@@ -311,3 +311,29 @@ def test_end_to_end_through_a_real_aidc_server(slurm: SlurmCluster, tmp_path: Pa
             slurm.revive(node)
     finally:
         server.stop()
+
+
+def test_a_tenant_job_runs_as_its_mapped_user_with_a_clean_environment(slurm: SlurmCluster, monkeypatch) -> None:  # noqa: ANN001
+    """Slurm's own isolation applies: the job is the tenant's uid on the node (sbatch --uid), and none of
+    the server's environment reaches it (--export=NIL)."""
+    import tempfile
+
+    from aidc.executors.base import JobIdentity
+
+    monkeypatch.setenv("AIDC_DATABASE_URL", "postgresql://aidc:server-secret@127.0.0.1/aidc")
+    top = Path(tempfile.mkdtemp(prefix="aidc-slurm-uid-"))
+    top.chmod(0o755)  # slurmd opens the log as the job's user, who must reach the folder
+    try:
+        ex = _cli(slurm)
+        nobody = JobIdentity(uid=65534, gid=65534, user="aidc-team-x")
+        req = _req(top, "echo uid=$(id -u) user=$USER; env | grep -c server-secret; touch ~/made-by-job",
+                   identity=nobody, tenant="team-x", job_token="aidcjob_1_abc", server_url="http://127.0.0.1:1")
+        handle = ex.launch(req)
+        assert _events(ex, 1, {"succeeded", "failed"})[-1].kind == "succeeded"
+        assert ex.log_path(handle).read_text() == "uid=65534 user=aidc-team-x\n0\n"
+        assert (top / "job1" / "made-by-job").stat().st_uid == 65534
+        required = _req(top, "id", job_id=2, tenant="team-y", isolation="required")
+        with pytest.raises(AidcError, match="requires isolated jobs: give it a unix_uid"):
+            ex.launch(required)
+    finally:
+        subprocess.run(["rm", "-rf", str(top)], check=False)

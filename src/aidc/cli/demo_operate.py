@@ -15,6 +15,10 @@ DEMO_JOBS = [  # (tenant, spec): 4 virtual GPUs in all, so some wait
     ("team-b", {"name": "eval-b", "kind": "eval", "command": "echo evaluating; sleep 2", "gpus": 2, "estimated_runtime_s": 2}),
     ("team-b", {"name": "finetune-b", "kind": "finetune", "command": "echo tuning; sleep 2", "gpus": 4,
                 "estimated_runtime_s": 2}),
+    # a job that looks around: whose uid it has, what processes it sees, whether the server's data is there
+    ("team-b", {"name": "look-around", "kind": "custom", "gpus": 0, "command":
+                'echo "runs as $USER (uid $(id -u)); sees $(ls /proc | grep -c "^[0-9]") processes"; '
+                'cat "$DEMO_DATA_DIR/admin.token" 2>/dev/null || echo "the server\'s admin token: not visible"'}),
 ]
 
 
@@ -52,7 +56,9 @@ def run_operate_demo(out, spec: Path) -> None:  # out: rich Console
         url, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}
         try:
             out.print(f"control plane on {url} (SQLite in {tmp}, local executor, {spec.name})")
+            out.print(app.state.executor.describe_isolation())
             for tenant, job in DEMO_JOBS:
+                job = {**job, "env": {"DEMO_DATA_DIR": tmp}}
                 r = httpx.post(f"{url}/api/v1/jobs", json={"spec": job, "tenant": tenant}, headers=headers)
                 r.raise_for_status()
             time.sleep(0.6)
@@ -61,6 +67,9 @@ def run_operate_demo(out, spec: Path) -> None:  # out: rich Console
             while time.time() < deadline and any(j["status"] in ("pending", "starting", "running") for j in _jobs(url, headers)):
                 time.sleep(0.5)
             out.print(jobs_table(_jobs(url, headers)))
+            look = next(j for j in _jobs(url, headers) if j["name"] == "look-around")
+            log_text = httpx.get(f"{url}/api/v1/jobs/{look['id']}/logs", headers=headers).text.strip()
+            out.print("job look-around (team-b): " + " | ".join(log_text.splitlines()))
             usage = httpx.get(f"{url}/api/v1/usage", headers=headers).json()
             out.print("usage: " + "; ".join(f"{u['tenant']} {u['jobs']} jobs, {u['gpu_hours'] * 3600:.0f} GPU-s" for u in usage))
             keep_serving(out, url, token)

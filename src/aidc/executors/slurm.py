@@ -22,6 +22,7 @@ import math
 import os
 import re
 import shlex
+import sys
 import threading
 import time
 from pathlib import Path
@@ -55,7 +56,12 @@ def time_limit_minutes(max_runtime_s: float | None) -> int | None:
 
 # -- the executor -----------------------------------------------------------------------------------
 class SlurmExecutor:
+    """Jobs of a tenant with a `unix_uid` are submitted as that user (sbatch --uid/--gid, the server being
+    root), so Slurm's own isolation applies: its cgroups, its uid on the nodes. The job gets a clean
+    environment (--export=NIL plus aidc's variables), never the server's."""
+
     name = "slurm"
+    isolates_jobs = True  # as the tenant's mapped user; a `required` tenant without a unix_uid is refused
     capabilities = Capabilities(multi_node=True, preemption=True, checkpoint_restore=True, fractional_gpus=False)
 
     def __init__(self, *, rest_url: str | None = None, jwt: str | None = None, jwt_file: str | None = None,
@@ -113,6 +119,7 @@ class SlurmExecutor:
     # -- launch -------------------------------------------------------------------------------
     def launch(self, request: LaunchRequest) -> dict[str, Any]:
         wd = request.workdir
+        self._check_identity(request)
         wd.mkdir(parents=True, exist_ok=True)
         for name in ("exit_code", "exit_code.tmp", "slurm_job_id"):
             (wd / name).unlink(missing_ok=True)
@@ -120,11 +127,21 @@ class SlurmExecutor:
         log_file.touch()
         script = self._script(request)
         (wd / "job.sh").write_text(script)
+        os.chmod(wd / "job.sh", 0o600)  # it holds the job's token
         nodes, gres, pinned = self._resources(request)
-        slurm_id, method = self._call(
-            "submit",
-            lambda rest: rest.submit(script, self._rest_job(request, nodes, gres, pinned)),
-            lambda cli: cli.submit(wd / "job.sh", self._sbatch_args(request, nodes, gres, pinned), {}))
+        if request.identity is not None:  # the job's files are its user's; slurmd opens the log as that user
+            os.chown(wd, request.identity.uid, request.identity.gid)
+            (wd / "slurm_job_id").touch()  # the script writes it too (as the user), for a crash right after submit
+            for name in ("output.log", "job.sh", "slurm_job_id"):
+                os.chown(wd / name, request.identity.uid, request.identity.gid)
+            wd.chmod(0o700)
+            args = self._sbatch_args(request, nodes, gres, pinned)  # only sbatch submits as another user
+            slurm_id, method = self.cli.submit(wd / "job.sh", args, {}), "cli"
+        else:
+            slurm_id, method = self._call(
+                "submit",
+                lambda rest: rest.submit(script, self._rest_job(request, nodes, gres, pinned)),
+                lambda cli: cli.submit(wd / "job.sh", self._sbatch_args(request, nodes, gres, pinned), {}))
         (wd / "slurm_job_id").write_text(f"{slurm_id}\n")
         log.info("aidc job %s submitted as Slurm job %s via %s%s", request.job_id, slurm_id,
                  "slurmrestd" if method == "rest" else "sbatch", f" on {','.join(pinned)}" if pinned else "")
@@ -135,9 +152,25 @@ class SlurmExecutor:
             self._last_query_s = 0.0  # the next poll asks at once (a start is news)
         return handle
 
+    def _check_identity(self, request: LaunchRequest) -> None:
+        if request.identity is None and request.isolation == "required":
+            raise AidcError(f"tenant {request.tenant} requires isolated jobs: give it a unix_uid (a user on the "
+                            "Slurm nodes) so its jobs are submitted as that user")
+        if request.identity is not None:
+            if os.geteuid() != 0:
+                raise AidcError(f"tenant {request.tenant}'s jobs run as uid {request.identity.uid}: only a server "
+                                "running as root may submit as another user (sbatch --uid)")
+            if not self.cli.available():
+                raise AidcError("submitting as the tenant's user needs the Slurm CLI (sbatch --uid); "
+                                "slurmrestd submits only as its token's user")
+
     def _script(self, request: LaunchRequest) -> str:
         wd = request.workdir
-        env = {**request.env, "AIDC_JOB_ID": str(request.job_id), "AIDC_JOB_NAME": request.name}
+        base = {"PATH": f"{Path(sys.prefix) / 'bin'}:/usr/local/bin:/usr/bin:/bin", "HOME": str(wd), "LANG": "C.UTF-8"}
+        if request.identity is not None:
+            base.update(USER=request.identity.user, LOGNAME=request.identity.user)
+        extra = {k: v for k, v in (("AIDC_JOB_TOKEN", request.job_token), ("AIDC_SERVER", request.server_url)) if v}
+        env = {**base, **request.env, "AIDC_JOB_ID": str(request.job_id), "AIDC_JOB_NAME": request.name, **extra}
         exports = "\n".join(f"export {k}={shlex.quote(v)}" for k, v in env.items() if re.fullmatch(r"[A-Za-z_]\w*", k))
         q = lambda p: shlex.quote(str(p))  # noqa: E731
         return SCRIPT.format(job_id=request.job_id, name=request.name.replace("\n", " "), exports=exports,
@@ -168,8 +201,10 @@ class SlurmExecutor:
     def _sbatch_args(self, request: LaunchRequest, nodes: int, gres: str | None, pinned: tuple[str, ...]) -> list[str]:
         wd = request.workdir
         args = [f"--job-name=aidc-{request.job_id}-{request.name}"[:200], f"--chdir={wd}",
-                f"--output={wd / 'output.log'}", "--open-mode=append", "--no-requeue", "--export=ALL",
+                f"--output={wd / 'output.log'}", "--open-mode=append", "--no-requeue", "--export=NIL",
                 f"--nodes={nodes}"]
+        if request.identity is not None:
+            args += [f"--uid={request.identity.uid}", f"--gid={request.identity.gid}"]
         if self.partition:
             args.append(f"--partition={self.partition}")
         if pinned:
