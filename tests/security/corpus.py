@@ -57,13 +57,14 @@ Check = Callable[[World, Outcome], str | None]
 class Attempt:
     name: str
     command: str | Callable[[World], str]
-    spec: dict = field(default_factory=dict)  # more spec fields (gpus, memory_gib, volumes ...)
+    spec: dict | Callable[[World], dict] = field(default_factory=dict)  # more spec fields (gpus, volumes, image ...)
     check: Check | None = None  # extra verdict (None: contained); the default verdict always applies
     refused_at_submit: bool = False  # the API must refuse it (4xx) before anything runs
 
     def spec_for(self, world: World) -> dict:
         command = self.command(world) if callable(self.command) else self.command
-        return {"name": f"hostile-{self.name}", "gpus": 0, "command": command, "max_runtime_s": 60, **self.spec}
+        extra = self.spec(world) if callable(self.spec) else self.spec
+        return {"name": f"hostile-{self.name}", "gpus": 0, "command": command, "max_runtime_s": 60, **extra}
 
 
 def py(code: str) -> str:
@@ -266,5 +267,9 @@ def attempts() -> list[Attempt]:
         Attempt("shared-memory", lambda w: f"echo x > /dev/shm/aidc-pwned-{w.kind} && echo written",
                 check=absent(lambda w: Path(f"/dev/shm/aidc-pwned-{w.kind}"))),
         Attempt("job-token-scope", job_token_scope, check=own_job_readable),
+        Attempt("image-reads-server-data", lambda w: try_read(w.data_dir / "admin.token") + "; "
+                + try_read(w.y_ckpt / "secret") + "; grep -q aidc-test /etc/os-release && echo in-the-image",
+                spec=lambda w: {"image": f"dir:{w.tmp / 'image'}"},
+                check=lambda w, o: None if "in-the-image" in o.log else "the job did not run in its image"),
         Attempt("job-token-expires", "echo TOKEN=$AIDC_JOB_TOKEN", check=token_dies_with_job),
     ]

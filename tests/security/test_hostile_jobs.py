@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.agent.cluster import AgentCluster
+from tests.executors.rootfs import build_rootfs
 from tests.security.corpus import Attempt, Outcome, World, attempts
 from tests.server.live import Server
 
@@ -65,6 +66,7 @@ class Scene:
         (y_ckpt / "secret").write_text(self.y_secret + "\n")
         (y_ckpt / "secret").chmod(0o644)  # readable by anyone who can reach it: only the sandbox keeps team-x out
         (x_scratch / "link").symlink_to(y_ckpt)  # as if planted by an earlier job of team-x
+        build_rootfs(self.tmp / "image")  # a directory root filesystem for `image: dir:...`
         for name, vols in (("team-x", [{"name": "data-x", "host_path": str(x_data), "access": "ro"},
                                        {"name": "scratch-x", "host_path": str(x_scratch), "access": "rw"}]),
                            ("team-y", [{"name": "ckpt-y", "host_path": str(y_ckpt), "access": "rw"}])):

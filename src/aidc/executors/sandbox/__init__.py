@@ -29,6 +29,7 @@ from pathlib import Path
 from aidc.executors.base import JobIdentity, LaunchRequest
 from aidc.executors.sandbox import cgroups
 from aidc.executors.sandbox.environment import job_environment
+from aidc.executors.sandbox.images import HostTools, ImageError, RootFs, host_tools, root_fs, top_level_binds
 from aidc.executors.sandbox.mounts import (HIDDEN_SYSTEM, SYSTEM_DIRS, MountError, collapse, gpu_devices, is_under,
                                            runtime_paths, volume_source)
 
@@ -78,6 +79,7 @@ class Sandbox:
         self.prlimit = shutil.which("prlimit")
         self.cgroups = cgroups.detect() if self.config.use_cgroups else None
         self.runtime = runtime_paths()
+        self._host_tools: HostTools | None = None
 
     # -- what the operator is told at start ------------------------------------------------------
     def describe(self) -> str:
@@ -135,15 +137,20 @@ class Sandbox:
         if request.image and not self.isolates:
             raise SandboxError("image: needs the sandbox (bubblewrap); it is off here")
         identity = self.identity(request)
+        try:
+            rootfs = root_fs(request.image) if request.image else None
+        except ImageError as exc:
+            raise SandboxError(str(exc)) from None
         gpus = [i for _, idx in request.placement for i in idx]
         devices = gpu_devices(self.config.device_dir, gpus) if self.isolates else gpu_devices(Path("/nonexistent"), [])
-        env = job_environment(launcher=os.environ, job_env=request.env, fixed=self._fixed_env(request, identity,
-                                                                                                work, gpus, devices.real))
+        fixed = self._fixed_env(request, identity, work, gpus, devices.real, in_image=rootfs is not None)
+        env = job_environment(launcher=os.environ, job_env=request.env, fixed=fixed)
         group, procs = self._cgroup(request, cgroup_name)
-        inner = self._inner(identity, env, request.command, with_prlimit=group is None, memory=self._memory(request))
+        inner = self._inner(identity, env, request.command, with_prlimit=group is None, memory=self._memory(request),
+                            rootfs=rootfs)
         if not self.isolates:
             return Wrapped(inner, group, procs, None, False)
-        outer = self._bwrap_args(request, work, devices)
+        outer = self._bwrap_args(request, work, devices, rootfs)
         return Wrapped(outer + ["--"] + inner, group, procs, identity.uid if self.is_root else os.getuid(), True)
 
     def finish(self, cgroup_name: str | None) -> bool:
@@ -172,8 +179,8 @@ class Sandbox:
         return name, [str(p) for p in self.cgroups.procs_files(name)]
 
     def _fixed_env(self, request: LaunchRequest, identity: JobIdentity, work: Path, gpus: list[int],
-                   real_devices: bool) -> dict[str, str]:
-        bin_dirs = [str(Path(sys.prefix) / "bin")]
+                   real_devices: bool, *, in_image: bool) -> dict[str, str]:
+        bin_dirs = ["/usr/local/sbin", "/usr/sbin", "/sbin"] if in_image else [str(Path(sys.prefix) / "bin")]
         visible = ",".join(str(i) for i in range(len(gpus))) if real_devices else ",".join(map(str, gpus))
         return {"PATH": ":".join(bin_dirs + ["/usr/local/bin", "/usr/bin", "/bin"]), "HOME": str(work),
                 "USER": identity.user, "LOGNAME": identity.user, "TMPDIR": "/tmp", "CUDA_VISIBLE_DEVICES": visible,
@@ -182,43 +189,42 @@ class Sandbox:
                 **({"AIDC_JOB_TOKEN": request.job_token} if request.job_token else {}),
                 **({"AIDC_SERVER": request.server_url} if request.server_url else {})}
 
+    def _tool(self, path: str, rootfs: RootFs | None) -> list[str]:
+        """argv prefix running a host tool: directly, or inside an image through the host's loader."""
+        if rootfs is None:
+            return [path]
+        return self.host_tools().prefix(path)
+
+    def host_tools(self) -> HostTools:
+        if self._host_tools is None:
+            self._host_tools = host_tools([t for t in (self.setpriv, self.prlimit) if t])
+        return self._host_tools
+
     def _inner(self, identity: JobIdentity, env: dict[str, str], command: str, *, with_prlimit: bool,
-               memory: int | None) -> list[str]:
+               memory: int | None, rootfs: RootFs | None = None) -> list[str]:
         argv: list[str] = []
         if self.isolates and self.is_root:
-            argv += [self.setpriv or "setpriv", f"--reuid={identity.uid}", f"--regid={identity.gid}", "--clear-groups",
+            argv += self._tool(self.setpriv or "setpriv", rootfs) + [f"--reuid={identity.uid}", f"--regid={identity.gid}", "--clear-groups",
                      "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
         if with_prlimit and self.prlimit:
-            argv += [self.prlimit, f"--nproc={self.config.max_processes}"]
+            argv += self._tool(self.prlimit, rootfs) + [f"--nproc={self.config.max_processes}"]
             if memory is not None:
                 argv.append(f"--data={memory}")
             argv.append("--")
-        argv += ["/usr/bin/env", "-i"] + [f"{k}={v}" for k, v in env.items()] + ["/bin/bash", "-c", command]
+        env_bin, shell = (rootfs.env, rootfs.shell) if rootfs else ("/usr/bin/env", "/bin/bash")
+        argv += [env_bin, "-i"] + [f"{k}={v}" for k, v in env.items()] + [shell, "-c", command]
         return argv
 
-    def _bwrap_args(self, request: LaunchRequest, work: Path, devices) -> list[str]:  # noqa: ANN001
+    def _bwrap_args(self, request: LaunchRequest, work: Path, devices, rootfs: RootFs | None) -> list[str]:  # noqa: ANN001
         args = [self.bwrap or "bwrap", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                 "--die-with-parent", "--new-session"]
         if not self.is_root:
             args.append("--unshare-user")
-        shown: list[Path] = []
-        if request.image:
-            raise SandboxError("image: is not supported by this sandbox yet")
-        for top in SYSTEM_DIRS:
-            p = Path(top)
-            if p.is_symlink():
-                args += ["--symlink", os.readlink(p), top]
-            elif p.is_dir():
-                args += ["--ro-bind", top, top]
-                shown.append(p)
-        runtime = [p for p in collapse(list(self.runtime) + [Path(x).resolve() for x in self.config.ro_paths])
-                   if p.exists()]
-        args += _traversable_parents(runtime)
-        for p in runtime:
-            args += ["--ro-bind", str(p), str(p)]
-            shown.append(p)
-        hidden = [Path(h) for h in HIDDEN_SYSTEM] + [Path(h).resolve() for h in self.config.hidden_paths]
-        args += _over(hidden, shown)
+        hidden = self._hidden()
+        if rootfs is not None:  # the image's directories, and the host's helpers under /.aidc
+            args += top_level_binds(rootfs.path) + self.host_tools().binds()
+        else:
+            args += self._host_view(hidden)
         args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp",
                  "--tmpfs", "/run"]
         for src, dest in devices.binds:
@@ -234,6 +240,28 @@ class Sandbox:
         args += ["--bind", str(work), str(work)]  # last: the job's own dir lies inside the hidden data dir
         args += ["--chdir", str(work)]
         return args
+
+    def _hidden(self) -> list[Path]:
+        return [Path(h) for h in HIDDEN_SYSTEM] + [Path(h).resolve() for h in self.config.hidden_paths]
+
+    def _host_view(self, hidden: list[Path]) -> list[str]:
+        """The host's system directories and Python runtime, read-only; hidden paths under them emptied."""
+        args: list[str] = []
+        shown: list[Path] = []
+        for top in SYSTEM_DIRS:
+            p = Path(top)
+            if p.is_symlink():
+                args += ["--symlink", os.readlink(p), top]
+            elif p.is_dir():
+                args += ["--ro-bind", top, top]
+                shown.append(p)
+        runtime = [p for p in collapse(list(self.runtime) + [Path(x).resolve() for x in self.config.ro_paths])
+                   if p.exists()]
+        args += _traversable_parents(runtime)
+        for p in runtime:
+            args += ["--ro-bind", str(p), str(p)]
+            shown.append(p)
+        return args + _over(hidden, shown)
 
 
 def _over(hidden: list[Path], shown: list[Path]) -> list[str]:
