@@ -29,6 +29,17 @@ def _write_admin_token(data_dir: Path, token: str) -> Path:
     return path
 
 
+def _protect(settings: Settings) -> None:
+    """The data dir is the server's: others may pass through it to their own job's folder (Slurm runs a job
+    as its tenant's user), never list it or read the database."""
+    os.chmod(settings.data_dir, 0o711)
+    if settings.db_url.startswith("sqlite:///"):
+        db = Path(settings.db_url.removeprefix("sqlite:///"))
+        for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+            if path.exists():
+                os.chmod(path, 0o600)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -78,6 +89,7 @@ def startup(app: FastAPI, settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
     create_schema(engine)
+    _protect(settings)
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
     with app.state.sessions() as session:
