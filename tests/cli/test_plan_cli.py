@@ -75,7 +75,7 @@ def test_site_from_spec_and_from_datacenter() -> None:
 
 def test_cases_fixture_json_one_object_per_case() -> None:
     res = run("cases", str(FIX / "cases-mini.json"), "--json")
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 2 and "3 of 8 cases cannot be modelled" in res.stderr, res.stderr  # said, not a crash
     out = json.loads(res.stdout)
     data = json.loads((FIX / "cases-mini.json").read_text())
     assert len(out) == len(data["training_cases"]) + len(data["inference_cases"]) + len(data["memory_anchors"])

@@ -230,10 +230,13 @@ def test_the_prompt_box_reaches_a_running_deployment(chromium, site: Site, tmp_p
 
     from tests.server.pg import free_port
 
-    script = tmp_path / "echo_server.py"
+    scripts = tmp_path / "scripts"  # the job sees only its tenant's volumes: the script is in one, read-only
+    scripts.mkdir(mode=0o755)
+    script = scripts / "echo_server.py"
     script.write_text(ECHO_SERVER)
     port = free_port()
-    site.call("POST", "/api/v1/tenants", json={"name": "serving-test"})  # its own queue: nothing waits ahead of it
+    site.call("POST", "/api/v1/tenants", json={"name": "serving-test", "sandbox": {  # its own queue: nothing waits
+        "volumes": [{"name": "scripts", "host_path": str(scripts), "access": "ro"}]}})
     job = site.call("POST", "/api/v1/jobs", json={"tenant": "serving-test", "spec": {
         "name": "echo", "kind": "serve", "gpus": 1, "command": f"{sys.executable} {script} {port}",
         "env": {"AIDC_ENDPOINT": f"http://127.0.0.1:{port}"}}}).json()

@@ -126,21 +126,28 @@ def sweep(spec: Path = typer.Argument(..., help="Training spec YAML (needs train
 @reports_errors
 def cases(path: Path = typer.Argument(..., help="A cases JSON file (../shared/planning format)."),
           as_json: bool = JSON_OPT) -> None:
-    """Predict every case in a published-cases file: one object per case, errors per case, never a crash."""
+    """Predict every case in a published-cases file: one object per case with the values it assumed where
+    the file has null; a case that cannot be modelled says which field (exit 2), never a crash."""
     from aidc.planning.cases import load_cases, run_cases
 
     results = run_cases(load_cases(path))
+    failed = [r for r in results if r.get("error")]
     if as_json:
         print_json(results)
-        return
-    from rich.table import Table
+    else:
+        from rich.table import Table
 
-    table = Table(title=str(path), title_justify="left")
-    for col in ("id", "kind", "prediction"):
-        table.add_column(col)
-    for r in results:
-        table.add_row(r["id"], r["kind"], r.get("error") or _case_summary(r))
-    _show([table])
+        table = Table(title=str(path), title_justify="left")
+        for col in ("id", "kind", "prediction", "assumed"):
+            table.add_column(col, overflow="fold")
+        for r in results:
+            assumed = ", ".join(f"{a['field']}={a['value']}" for a in r.get("assumptions", []))
+            table.add_row(r["id"], r["kind"], r.get("error") or _case_summary(r), assumed)
+        _show([table])
+    if failed:
+        console(stderr=True).print(f"[red]{len(failed)} of {len(results)} cases cannot be modelled[/]: "
+                                   + "; ".join(f"{r['id']}: {r['error']}" for r in failed))
+        raise typer.Exit(2)
 
 
 def _case_summary(r: dict) -> str:

@@ -1,9 +1,9 @@
 """Run the published cases of `../shared/planning/cases-*.json` through the planner: one prediction object per case.
 
-Design note. A case gives what its source published; nulls are not guessed here except where the
-source's own text implies them, and the rules are the same for every case:
-- architecture fields left null (heads, KV heads, FFN width) come from `assumed_for_peer_runs`, the
-  values the peers were run with, so every tool models the same network;
+Design note. A case gives what its source published; nulls are filled by `case_fill` (the peers'
+values from `assumed_for_peer_runs` first, so every tool models the same network, then one rule per
+field), and each filled value is listed in the prediction's `assumptions`. The rules are the same for
+every case:
 - tp x pp from `model_parallel_size` as the source describes it (tensor parallel inside the 8-GPU
   node, pipeline across nodes); anything else unpublished is searched (fastest that fits);
 - recomputation implied by the source's FLOP formula (`assumed_for_peer_runs.activation_recompute`
@@ -28,6 +28,8 @@ from typing import Any
 
 from aidc.core.errors import AidcError
 from aidc.core.gpus import DEFAULT_CATALOG, Precision
+from aidc.planning.case_fill import (Assumptions, fill_batch, fill_inference, fill_model, fill_n_gpus, fill_precision,
+                                     require)
 from aidc.planning.config import Hardware, ParallelConfig
 from aidc.planning.inference import ServeJob, estimate_inference
 from aidc.planning.memory import training_memory
@@ -54,14 +56,9 @@ def _assumed(case: dict[str, Any]) -> dict[str, Any]:
     return case.get("assumed_for_peer_runs") or {}
 
 
-def case_arch(case: dict[str, Any]) -> ModelArch:
-    m, extra = dict(case["model"]), _assumed(case)
-    for key in ("n_heads", "n_kv_heads", "ffn_dim"):
-        if m.get(key) is None and isinstance(extra.get(key), int):
-            m[key] = extra[key]
-    return ModelArch(name=case.get("id", "case"), n_layers=m["n_layers"], d_model=m["d_model"],
-                     n_heads=m["n_heads"], n_kv_heads=m.get("n_kv_heads"), ffn_dim=m.get("ffn_dim"),
-                     mlp_type=m.get("mlp_type") or "2-matrix", vocab=m["vocab"], seq_len=m["seq_len"])
+def case_arch(case: dict[str, Any], out: Assumptions | None = None) -> ModelArch:
+    filled = fill_model(case.get("model"), _assumed(case), [] if out is None else out)
+    return ModelArch(name=str(case.get("id", "case")), **filled)
 
 
 def case_precision(text: str | None) -> Precision:
@@ -80,6 +77,7 @@ def _legacy_stack(case: dict[str, Any]) -> bool:
 
 
 def _batch_seqs(par: dict[str, Any], seq_len: int) -> tuple[int, bool]:
+    """(sequences, exact) of a published batch (fill_batch made sure one of the two forms is given)."""
     if par.get("global_batch_seqs"):
         return int(par["global_batch_seqs"]), True
     seqs = float(par["global_batch_tokens"]) / seq_len
@@ -128,17 +126,18 @@ def case_gpu(name: str):  # -> GpuModel
     return DEFAULT_CATALOG.get(name)
 
 
-def case_job(case: dict[str, Any]) -> tuple[Job, int]:
-    arch = case_arch(case)
+def case_job(case: dict[str, Any], out: Assumptions | None = None) -> tuple[Job, int]:
+    out = [] if out is None else out
+    require(case, "gpu_type")
+    arch = case_arch(case, out)
     gpu = case_gpu(case["gpu_type"])
-    n_gpus = case.get("n_gpus") or _assumed(case).get("n_gpus")
-    if not n_gpus:
-        raise AidcError("no GPU count published or assumed")
-    batch, exact = _batch_seqs(case.get("parallelism") or {}, arch.seq_len)
+    batch, exact = _batch_seqs(fill_batch(case.get("parallelism") or {}, arch.seq_len, out), arch.seq_len)
+    fx = case_fixed(case)
+    n_gpus = fill_n_gpus(case, _assumed(case), batch, (fx.tp or 1) * (fx.pp or 1) * (fx.cp or 1), out)
     legacy = _legacy_stack(case)
     hw = Hardware(gpu=gpu, gpus_per_node=8, scaleup_domain_gpus=8, nic_gbps=DEFAULT_PARAMS.nic_gbps(gpu.name))
     fsdp_stack = bool((case.get("parallelism") or {}).get("fsdp") or _assumed(case).get("fsdp"))
-    job = Job(arch=arch, hw=hw, global_batch_seqs=batch, batch_exact=exact, precision=case_precision(case.get("precision")),
+    job = Job(arch=arch, hw=hw, global_batch_seqs=batch, batch_exact=exact, precision=case_precision(fill_precision(case, out)),
               flash_attention=not legacy, overlap_grad_reduce=not legacy, overlap_tp_comm=not legacy and not fsdp_stack,
               fused_kernels=not fsdp_stack)
     return job, int(n_gpus)
@@ -151,7 +150,8 @@ def run_training_case(case: dict[str, Any], params: Params = DEFAULT_PARAMS) -> 
     that cannot fit without one was Megatron-DeepSpeed with ZeRO. A published batch that no layout
     divides (1024 sequences on 124 replicas) was still run: replicas take the nearest whole share.
     """
-    job, n_gpus = case_job(case)
+    assumptions: Assumptions = []
+    job, n_gpus = case_job(case, assumptions)
     fixed, tokens = case_fixed(case), case.get("training_tokens")
     attempts = [(job, fixed)]
     if _legacy_stack(case) and fixed.zero_stage is None:
@@ -160,7 +160,8 @@ def run_training_case(case: dict[str, Any], params: Params = DEFAULT_PARAMS) -> 
         attempts.append((replace(job, batch_exact=False), fixed))
     for i, (j, fx) in enumerate(attempts):
         try:
-            return training_output(estimate_training(j, n_gpus, fx, tokens, CASE_COSTING, params))
+            return {**training_output(estimate_training(j, n_gpus, fx, tokens, CASE_COSTING, params)),
+                    "assumptions": assumptions}
         except PlanError:
             if i == len(attempts) - 1:
                 raise
@@ -192,7 +193,8 @@ def run_memory_anchor(anchor: dict[str, Any], training: dict[str, dict[str, Any]
     like = training.get(anchor.get("model_like", ""))
     if like is None:
         raise AidcError(f"memory anchor refers to unknown case {anchor.get('model_like')!r}")
-    job, n_gpus = case_job(like)
+    assumptions: Assumptions = []
+    job, n_gpus = case_job(like, assumptions)
     fx = case_fixed(like)
     tp, pp, mb = fx.tp or 1, fx.pp or 1, fx.micro_batch or 1
     cfg = ParallelConfig(tp=tp, pp=pp, dp=n_gpus // (tp * pp), micro_batch=mb, virtual_pipeline=fx.virtual_pipeline or 1,
@@ -205,20 +207,24 @@ def run_memory_anchor(anchor: dict[str, Any], training: dict[str, dict[str, Any]
     return {"memory_gib_per_gpu": {"weights_grads_optimizer": mem.weights_grads_optimizer_gib,
                                    "activations": mem.activations_gib, "total": mem.total_gib,
                                    "activations_no_recompute": no_rc.activations_gib},
-            "parallelism": cfg.as_dict()}
+            "parallelism": cfg.as_dict(), "assumptions": assumptions}
 
 
 def run_inference_case(case: dict[str, Any], params: Params = DEFAULT_PARAMS) -> dict[str, Any]:
-    arch = case_arch(case)
+    assumptions: Assumptions = []
+    require(case, "gpu_type")
+    case = fill_inference(case, assumptions)
+    arch = case_arch(case, assumptions)
     gpu = case_gpu(case["gpu_type"])
     hw = Hardware(gpu=gpu, nic_gbps=params.nic_gbps(gpu.name))
     job = ServeJob(arch=arch, hw=hw, tp=case.get("tp") or 1, pp=case.get("pp") or 1,
-                   precision=case_precision(case.get("precision")),
+                   precision=case_precision(fill_precision(case, assumptions)),
                    kv_precision=case_precision(case.get("kv_cache_precision") or case.get("precision")))
     est = estimate_inference(job, batch_size=case.get("batch_size") or 1, input_len=case["input_len"],
                              output_len=case["output_len"], params=params)
     return {"output_tokens_per_s_per_gpu": est.output_tokens_per_s_per_gpu, "ttft_ms": est.ttft_ms,
-            "tpot_ms": est.tpot_ms, "parallelism": {"tp": job.tp, "pp": job.pp, "batch_size": est.batch_size}}
+            "tpot_ms": est.tpot_ms, "parallelism": {"tp": job.tp, "pp": job.pp, "batch_size": est.batch_size},
+            "assumptions": assumptions}
 
 
 def run_cases(data: dict[str, Any], params: Params = DEFAULT_PARAMS) -> list[dict[str, Any]]:
