@@ -224,9 +224,12 @@ class Sandbox:
         if rootfs is not None:  # the image's directories, and the host's helpers under /.aidc
             args += top_level_binds(rootfs.path) + self.host_tools().binds()
         else:
-            args += self._host_view(hidden)
+            args += [a for top in SYSTEM_DIRS for a in _system_dir(top)]
+        # the private scratch dirs first: a runtime or work dir under /tmp is mounted on top of them
         args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp",
                  "--tmpfs", "/run"]
+        if rootfs is None:
+            args += self._runtime_view(hidden)
         for src, dest in devices.binds:
             args += ["--dev-bind", src, dest]
         args += _traversable_parents([work] + [Path(v.mount_path) for v in request.volumes])
@@ -244,17 +247,11 @@ class Sandbox:
     def _hidden(self) -> list[Path]:
         return [Path(h) for h in HIDDEN_SYSTEM] + [Path(h).resolve() for h in self.config.hidden_paths]
 
-    def _host_view(self, hidden: list[Path]) -> list[str]:
-        """The host's system directories and Python runtime, read-only; hidden paths under them emptied."""
+    def _runtime_view(self, hidden: list[Path]) -> list[str]:
+        """The Python runtime (and configured ro_paths) read-only; hidden paths under them or the system
+        directories emptied."""
         args: list[str] = []
-        shown: list[Path] = []
-        for top in SYSTEM_DIRS:
-            p = Path(top)
-            if p.is_symlink():
-                args += ["--symlink", os.readlink(p), top]
-            elif p.is_dir():
-                args += ["--ro-bind", top, top]
-                shown.append(p)
+        shown = [Path(top) for top in SYSTEM_DIRS if Path(top).is_dir() and not Path(top).is_symlink()]
         runtime = [p for p in collapse(list(self.runtime) + [Path(x).resolve() for x in self.config.ro_paths])
                    if p.exists()]
         args += _traversable_parents(runtime)
@@ -262,6 +259,16 @@ class Sandbox:
             args += ["--ro-bind", str(p), str(p)]
             shown.append(p)
         return args + _over(hidden, shown)
+
+
+def _system_dir(top: str) -> list[str]:
+    """A host system directory read-only (a symlink such as /bin -> usr/bin recreated as one)."""
+    p = Path(top)
+    if p.is_symlink():
+        return ["--symlink", os.readlink(p), top]
+    if p.is_dir():
+        return ["--ro-bind", top, top]
+    return []
 
 
 def _over(hidden: list[Path], shown: list[Path]) -> list[str]:
