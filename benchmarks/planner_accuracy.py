@@ -9,7 +9,8 @@ PyPI, is run in this process with its README's recommended settings (flops_effic
 training, 0.7 for inference, hbm_memory_efficiency 0.9) on the layouts the case file gives or
 assumes for peer runs; it is pip-installed into this interpreter's environment when missing. A case
 either tool cannot run is reported with its error and left out of that tool's MAPE. The errors the
-case file recorded for the peers (llm-analysis, Calculon) are echoed for reference.
+case file recorded for the peers (llm-analysis, Calculon) are echoed for reference. `p10_p90_coverage`
+is the share of measurements inside aidc's P10-P90 range (planning/uncertainty.py; goal 70-90%).
 """
 
 from __future__ import annotations
@@ -149,7 +150,7 @@ def _mape(errors: list[float]) -> float | None:
 
 
 def score(data: dict[str, Any], aidc: dict[str, dict[str, Any]], peer: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    rows, per_family, per_metric = [], {}, {}
+    rows, per_family, per_metric, covered = [], {}, {}, {}
     for cid, base in data["peer_baselines"]["cases"].items():
         key, case_id = METRIC[base["compare_on"]], cid.split("#")[0]
         row: dict[str, Any] = {"id": cid, "family": family(cid), "metric": key, "measured": base["measured_value"]}
@@ -160,13 +161,21 @@ def score(data: dict[str, Any], aidc: dict[str, dict[str, Any]], peer: dict[str,
                 continue
             err = pred[key] / base["measured_value"] - 1.0
             row[tool] = {"pred": pred[key], "err_pct": round(100 * err, 2)}
+            band = (pred.get("range_p10_p90") or {}).get(key)
+            if tool == "aidc" and band:
+                inside = band[0] <= base["measured_value"] <= band[1]
+                row[tool]["p10_p90"] = [round(b, 6) for b in band]
+                for group in (row["family"], "overall"):
+                    covered.setdefault(group, []).append(inside)
             for bucket in (per_family.setdefault(row["family"], {}), per_metric.setdefault(key, {})):
                 bucket.setdefault(tool, []).append(err)
             per_family.setdefault("overall", {}).setdefault(tool, []).append(err)
         row["recorded_peers"] = {name: p["err_pct"] for name, p in base.get("peers", {}).items()}
         rows.append(row)
     summarize = lambda groups: {g: {t: _mape(v) for t, v in tools.items()} for g, tools in groups.items()}  # noqa: E731
-    return {"mape_pct_by_family": summarize(per_family), "mape_pct_by_metric": summarize(per_metric), "cases": rows}
+    coverage = {g: {"inside": sum(v), "cases": len(v), "pct": round(100 * sum(v) / len(v), 1)} for g, v in covered.items()}
+    return {"mape_pct_by_family": summarize(per_family), "mape_pct_by_metric": summarize(per_metric),
+            "p10_p90_coverage": coverage, "cases": rows}
 
 
 def memory_check(data: dict[str, Any], aidc: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

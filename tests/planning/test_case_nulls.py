@@ -112,3 +112,14 @@ def test_what_cannot_be_modelled_names_the_field(dev: dict, tmp_path: Path) -> N
     res = subprocess.run([aidc_bin(), "plan", "cases", str(path), "--json"], capture_output=True, text=True, timeout=120)
     assert res.returncode == 2 and "Traceback" not in res.stderr and "gpu_type: not given" in res.stderr
     assert len(json.loads(res.stdout)) == 2
+
+
+def test_every_prediction_carries_a_reproducible_p10_p90_range(dev: dict) -> None:
+    data = {"training_cases": dev["training_cases"][:3], "inference_cases": dev["inference_cases"][:2]}
+    first, again = run_cases(data), run_cases(data)
+    assert first == again  # a fixed seed: the same range every time
+    for r in first:
+        key = "iter_time_s" if r["kind"] == "training" else "output_tokens_per_s_per_gpu"
+        lo, hi = r["range_p10_p90"][key]
+        assert lo < r[key] < hi and hi / lo < 1.6, (r["id"], lo, r[key], hi)
+    assert all("range_p10_p90" not in r for r in run_cases(data, ranges=False))

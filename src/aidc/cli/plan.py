@@ -151,10 +151,18 @@ def cases(path: Path = typer.Argument(..., help="A cases JSON file (../shared/pl
 
 
 def _case_summary(r: dict) -> str:
+    band = r.get("range_p10_p90") or {}
+
+    def rng(key: str, fmt: str) -> str:
+        return f" ({format(band[key][0], fmt)}-{format(band[key][1], fmt)})" if key in band else ""
+
     if r["kind"] == "training":
-        return f"iter {r['iter_time_s']:.3f} s, MFU {r['mfu']:.1%}, {r['tokens_per_s_per_gpu']:,.0f} tok/s/GPU"
+        hours = f", {r['gpu_hours']:,.0f} GPU-h{rng('gpu_hours', ',.0f')}" if r.get("gpu_hours") else ""
+        return (f"iter {r['iter_time_s']:.3f} s{rng('iter_time_s', '.3f')}, MFU {r['mfu']:.1%}, "
+                f"{r['tokens_per_s_per_gpu']:,.0f} tok/s/GPU{hours}")
     if r["kind"] == "inference":
-        return f"{r['output_tokens_per_s_per_gpu']:,.0f} out tok/s/GPU, TTFT {r['ttft_ms']:.0f} ms, TPOT {r['tpot_ms']:.1f} ms"
+        return (f"{r['output_tokens_per_s_per_gpu']:,.0f}{rng('output_tokens_per_s_per_gpu', ',.0f')} out tok/s/GPU, "
+                f"TTFT {r['ttft_ms']:.0f} ms{rng('ttft_ms', '.0f')}, TPOT {r['tpot_ms']:.1f} ms")
     m = r["memory_gib_per_gpu"]
     return f"{m['weights_grads_optimizer']:.1f} GiB states + {m['activations']:.1f} GiB activations"
 

@@ -37,6 +37,7 @@ from aidc.planning.models import ModelArch
 from aidc.planning.params import DEFAULT_PARAMS, Params
 from aidc.planning.project import Costing, TrainEstimate, estimate_training
 from aidc.planning.search import Fixed, PlanError
+from aidc.planning.uncertainty import draws, p10_p90
 from aidc.planning.training import Job
 
 # The cases' energy convention (power_anchors: "Meta LLaMA carbon method"): GPU TDP x PUE 1.1.
@@ -227,16 +228,22 @@ def run_inference_case(case: dict[str, Any], params: Params = DEFAULT_PARAMS) ->
             "assumptions": assumptions}
 
 
-def run_cases(data: dict[str, Any], params: Params = DEFAULT_PARAMS) -> list[dict[str, Any]]:
-    """One object per case (training, inference, memory), in file order; a failure is an `error` string."""
+def run_cases(data: dict[str, Any], params: Params = DEFAULT_PARAMS, ranges: bool = True) -> list[dict[str, Any]]:
+    """One object per case (training, inference, memory), in file order; a failure is an `error` string.
+    With `ranges`, each prediction carries `range_p10_p90` (uncertainty.py: the parameters drawn over
+    their documented ranges)."""
     out: list[dict[str, Any]] = []
     training = {c.get("id", ""): c for c in data.get("training_cases", [])}
-    groups = (("training", data.get("training_cases", []), lambda c: run_training_case(c, params)),
-              ("inference", data.get("inference_cases", []), lambda c: run_inference_case(c, params)),
-              ("memory", data.get("memory_anchors", []), lambda c: run_memory_anchor(c, training)))
+    samples = draws() if ranges else []
+    groups = (("training", data.get("training_cases", []), run_training_case),
+              ("inference", data.get("inference_cases", []), run_inference_case),
+              ("memory", data.get("memory_anchors", []), lambda c, _p: run_memory_anchor(c, training)))
     for kind, cases, run in groups:
         for case in cases:
-            out.append(_safe(kind, case, run))
+            result = _safe(kind, case, lambda c, run=run: run(c, params))
+            if samples and "error" not in result and kind != "memory":
+                result["range_p10_p90"] = p10_p90(lambda p, c=case, run=run: run(c, p), samples)
+            out.append(result)
     return out
 
 

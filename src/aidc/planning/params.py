@@ -106,10 +106,12 @@ class Params:
 
     eff: Efficiency = field(default_factory=Efficiency)
     reliability: Reliability = field(default_factory=Reliability)
+    gemm_scale: float = 1.0  # the GEMM table times this (the planner's ranges vary it; see uncertainty.py)
 
     def gemm_eff(self, gpu_name: str, precision: str = "bf16") -> float:
         """Achievable fraction of the dense peak of `precision` for large GEMMs on this GPU."""
-        return GEMM_EFF_BY_GPU.get(gpu_name, GEMM_EFF_DEFAULT) * LOW_PRECISION_REL_EFF.get(precision, 1.0)
+        base = GEMM_EFF_BY_GPU.get(gpu_name, GEMM_EFF_DEFAULT) * LOW_PRECISION_REL_EFF.get(precision, 1.0)
+        return min(0.98, base * self.gemm_scale)
 
     def gemm_flops(self, gpu: "GpuModel", precision: str) -> float:
         """Sustained GEMM FLOP/s of a GPU at a precision; a precision without tensor support runs at
