@@ -43,7 +43,8 @@ SEED = 20261207
 STRUCTURAL_SIGMA = 0.08
 
 
-def _set(params: Params, name: str, value: float) -> Params:
+def set_param(params: Params, name: str, value: float) -> Params:
+    """A copy of params with one field ('gemm_scale', 'eff.overlap', ...) set."""
     group, _, attr = name.rpartition(".")
     if not group:
         return replace(params, **{attr: value})
@@ -69,7 +70,7 @@ def draws(n: int = SAMPLES, seed: int = SEED, base: Params = DEFAULT_PARAMS,
     for i in range(n):
         p = base
         for name, (lo, hi) in RANGES.items():
-            p = _set(p, name, lo + (hi - lo) * columns[name][i])
+            p = set_param(p, name, lo + (hi - lo) * columns[name][i])
         out.append(Draw(p, math.exp(sigma * NormalDist().inv_cdf(columns["structural"][i]))))
     return out
 
