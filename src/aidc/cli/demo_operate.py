@@ -56,7 +56,6 @@ def run_operate_demo(out, spec: Path) -> None:  # out: rich Console
         url, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}
         try:
             out.print(f"control plane on {url} (SQLite in {tmp}, local executor, {spec.name})")
-            out.print(app.state.executor.describe_isolation())
             for tenant, job in DEMO_JOBS:
                 job = {**job, "env": {"DEMO_DATA_DIR": tmp}}
                 r = httpx.post(f"{url}/api/v1/jobs", json={"spec": job, "tenant": tenant}, headers=headers)
