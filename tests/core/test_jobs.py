@@ -36,3 +36,20 @@ def test_yaml_errors_are_located(tmp_path: Path) -> None:
     lines = str(info.value).splitlines()
     assert lines == [f"{path}:3: gpus: Input should be greater than or equal to 0 (got -1)",
                      f"{path}:4: priorty: unknown field 'priorty' (did you mean priority?)"]
+
+
+@pytest.mark.parametrize("env, says", [({"": "x"}, "not a shell name"), ({"A=B": "1"}, "not a shell name"),
+                                       ({"1X": "1"}, "not a shell name"), ({"OK": "a\0b"}, "NUL byte"),
+                                       ({f"V{i}": "1" for i in range(300)}, "at most 256")])
+def test_env_names_and_values_follow_the_shells_rules(env: dict, says: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=says):
+        JobSpec(name="x", command="id", env=env)
+
+
+def test_a_nul_in_the_command_is_refused_at_submit() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="NUL byte"):
+        JobSpec(name="x", command="id\0rm -rf /")

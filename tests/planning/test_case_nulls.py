@@ -123,3 +123,14 @@ def test_every_prediction_carries_a_reproducible_p10_p90_range(dev: dict) -> Non
         lo, hi = r["range_p10_p90"][key]
         assert lo < r[key] < hi and hi / lo < 1.6, (r["id"], lo, r[key], hi)
     assert all("range_p10_p90" not in r for r in run_cases(data, ranges=False))
+
+
+@pytest.mark.parametrize("text, says", [("[1, 2]", "expected a JSON object"), ('{"training_cases": {"a": 1}}', "must be a list"),
+                                        ('{"training_cases": [1]}', "must be a list of objects"),
+                                        ("[" * 100_000, "nested too deeply|not valid JSON")])
+def test_a_case_file_of_the_wrong_shape_is_a_clear_error(tmp_path: Path, text: str, says: str) -> None:
+    path = tmp_path / "cases.json"
+    path.write_text(text)
+    res = subprocess.run([aidc_bin(), "plan", "cases", str(path)], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and "Traceback" not in res.stderr + res.stdout
+    assert any(s in (res.stderr + res.stdout) for s in says.split("|")), res.stderr

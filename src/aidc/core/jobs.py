@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, field_validator, model_validator
 
 from aidc.core.datacenter import StrictModel
 from aidc.core.tenancy import JobVolume
@@ -12,6 +13,9 @@ from aidc.core.tenancy import JobVolume
 JobKind = Literal["train", "finetune", "eval", "batch_infer", "serve", "custom", "data"]
 
 MAX_GPUS_PER_JOB = 100_000
+MAX_ENV_VARS = 256
+MAX_ENV_VALUE = 32_768
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 
 
 class JobSpec(StrictModel):
@@ -38,6 +42,25 @@ class JobSpec(StrictModel):
                                             description="tenant volumes to mount (default: all of them, as declared)")
     image: str | None = Field(default=None, max_length=4096,
                               description="run inside this root filesystem ('dir:/abs/path') instead of the host's")
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, env: dict[str, str]) -> dict[str, str]:
+        if len(env) > MAX_ENV_VARS:
+            raise ValueError(f"{len(env)} variables; at most {MAX_ENV_VARS}")
+        for key, value in env.items():
+            if not ENV_NAME.fullmatch(key):
+                raise ValueError(f"variable name {key[:64]!r} is not a shell name (letters, digits, _; not first a digit)")
+            if "\0" in value or len(value) > MAX_ENV_VALUE:
+                raise ValueError(f"{key}: the value has a NUL byte or is longer than {MAX_ENV_VALUE} characters")
+        return env
+
+    @field_validator("command")
+    @classmethod
+    def _command(cls, command: str | None) -> str | None:
+        if command is not None and "\0" in command:
+            raise ValueError("the command has a NUL byte")
+        return command
 
     @model_validator(mode="after")
     def _one_thing_to_run(self) -> "JobSpec":

@@ -45,12 +45,25 @@ CASE_COSTING = Costing(pue=1.1)
 
 
 def load_cases(path: str | Path) -> dict[str, Any]:
+    """A case file: a JSON object whose training_cases, inference_cases and memory_anchors are lists of objects."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise AidcError(f"no such case file: {path}") from None
+    except UnicodeDecodeError:
+        raise AidcError(f"{path}: not a text file (expected JSON in UTF-8)") from None
     except json.JSONDecodeError as exc:
         raise AidcError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise AidcError(f"{path}: nested too deeply to be a case file") from None
+    if not isinstance(data, dict):
+        raise AidcError(f"{path}: expected a JSON object with training_cases, inference_cases and memory_anchors, "
+                        f"got a {type(data).__name__}")
+    for key in ("training_cases", "inference_cases", "memory_anchors"):
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(c, dict) for c in value):
+            raise AidcError(f"{path}: {key} must be a list of objects")
+    return data
 
 
 def _assumed(case: dict[str, Any]) -> dict[str, Any]:
