@@ -57,3 +57,32 @@ def test_tensor_parallel_speeds_up_a_big_model() -> None:
     two = estimate_inference(job(tp=8, model="llama-3-70b"), batch_size=1, input_len=1024, output_len=128)
     assert two.tpot_ms < one.tpot_ms
     assert pytest.approx(one.weights_gib_per_gpu / 2, rel=0.01) == two.weights_gib_per_gpu
+
+
+def test_a_batch_whose_kv_caches_do_not_fit_runs_in_waves() -> None:
+    j = job()  # llama-3-8b on one H100
+    from aidc.planning.inference import max_concurrency
+
+    fits = max_concurrency(j, 128 + 32768, fraction=1.0)
+    assert 0 < fits < 64
+    inside = estimate_inference(j, batch_size=fits, input_len=128, output_len=32768)
+    over = estimate_inference(j, batch_size=2 * fits, input_len=128, output_len=32768)
+    assert over.batch_size == fits  # the engine holds only what fits
+    assert over.output_tokens_per_s_per_gpu == pytest.approx(inside.output_tokens_per_s_per_gpu, rel=1e-9)
+
+
+def test_weights_that_cannot_fit_are_a_plan_error_and_an_unpublished_tp_is_searched() -> None:
+    from aidc.planning.cases import run_inference_case
+    from aidc.planning.search import PlanError
+
+    with pytest.raises(PlanError, match="do not fit"):
+        estimate_inference(job(model="llama-3-70b"), batch_size=1, input_len=128, output_len=128)
+    arch = get_preset("llama-3-70b")
+    case = {"id": "I-70b", "gpu_type": "H100-SXM", "tp": None, "pp": None, "precision": "bf16", "batch_size": 8,
+            "input_len": 512, "output_len": 128,
+            "model": {"n_layers": arch.n_layers, "d_model": arch.d_model, "n_heads": arch.n_heads,
+                      "n_kv_heads": arch.n_kv_heads, "ffn_dim": arch.ffn_dim, "mlp_type": "swiglu",
+                      "vocab": arch.vocab, "seq_len": 8192, "params_b": 70}}
+    out = run_inference_case(case)
+    assert out["parallelism"]["tp"] == 2 and {"field": "tp", "value": 2} in [
+        {k: a[k] for k in ("field", "value")} for a in out["assumptions"]]

@@ -12,7 +12,8 @@ is returned as an assumption `{"field", "value", "why"}` that the prediction car
 - a missing layer count or width solved from `params_b` (12 L h^2 per dense Transformer);
 - training: the global batch (4M tokens, the LLaMA/GPT-3 convention) and the GPU count (2,048, capped at
   eight per sequence of the batch) when unpublished; the layout is then the planner's own search;
-- inference: batch 1, tensor parallel 1, 128 input and 128 output tokens when unpublished.
+- inference: batch 1, no pipeline, 128 input and 128 output tokens when unpublished; tensor parallel
+  the smallest power of two at which the weights and the batch's KV caches fit.
 
 A case without a GPU type, or with neither a layer count nor a width, cannot be modelled: CaseError
 names the field.
@@ -161,7 +162,7 @@ def fill_inference(case: dict[str, Any], out: Assumptions) -> dict[str, Any]:
     """batch size, tp/pp and sequence lengths of an inference case, assumed where null."""
     c = dict(case)
     for key, value, why in (("batch_size", 1, "not published: one request at a time"),
-                            ("tp", 1, "not published: one GPU per replica"), ("pp", 1, "not published: no pipeline"),
+                            ("pp", 1, "not published: no pipeline"),
                             ("input_len", 128, "not published: 128 prompt tokens"),
                             ("output_len", 128, "not published: 128 generated tokens")):
         if not c.get(key):

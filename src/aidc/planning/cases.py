@@ -28,7 +28,7 @@ from typing import Any
 
 from aidc.core.errors import AidcError
 from aidc.core.gpus import DEFAULT_CATALOG, Precision
-from aidc.planning.case_fill import (Assumptions, fill_batch, fill_inference, fill_model, fill_n_gpus, fill_precision,
+from aidc.planning.case_fill import (Assumptions, assume, fill_batch, fill_inference, fill_model, fill_n_gpus, fill_precision,
                                      require)
 from aidc.planning.config import Hardware, ParallelConfig
 from aidc.planning.inference import ServeJob, estimate_inference
@@ -231,11 +231,21 @@ def run_inference_case(case: dict[str, Any], params: Params = DEFAULT_PARAMS) ->
     arch = case_arch(case, assumptions)
     gpu = case_gpu(case["gpu_type"])
     hw = Hardware(gpu=gpu, nic_gbps=params.nic_gbps(gpu.name))
-    job = ServeJob(arch=arch, hw=hw, tp=case.get("tp") or 1, pp=case.get("pp") or 1,
-                   precision=case_precision(fill_precision(case, assumptions)),
-                   kv_precision=case_precision(case.get("kv_cache_precision") or case.get("precision")))
-    est = estimate_inference(job, batch_size=case.get("batch_size") or 1, input_len=case["input_len"],
-                             output_len=case["output_len"], params=params)
+    precision = case_precision(fill_precision(case, assumptions))
+    kv = case_precision(case.get("kv_cache_precision") or case.get("precision"))
+    choices = [int(case["tp"])] if case.get("tp") else [1, 2, 4, 8]
+    for i, tp in enumerate(choices):  # unpublished tp: the smallest that holds the weights and the KV caches
+        job = ServeJob(arch=arch, hw=hw, tp=tp, pp=int(case["pp"]), precision=precision, kv_precision=kv)
+        try:
+            est = estimate_inference(job, batch_size=int(case["batch_size"]), input_len=int(case["input_len"]),
+                                     output_len=int(case["output_len"]), params=params)
+        except PlanError:
+            if i == len(choices) - 1:
+                raise
+            continue
+        if not case.get("tp"):
+            assume(assumptions, "tp", tp, "not published: the smallest tensor-parallel degree at which it fits")
+        break
     return {"output_tokens_per_s_per_gpu": est.output_tokens_per_s_per_gpu, "ttft_ms": est.ttft_ms,
             "tpot_ms": est.tpot_ms, "parallelism": {"tp": job.tp, "pp": job.pp, "batch_size": est.batch_size},
             "assumptions": assumptions}

@@ -21,6 +21,7 @@ from aidc.planning.config import Hardware
 from aidc.planning.memory import GIB, RESERVED_GIB
 from aidc.planning.models import ModelArch
 from aidc.planning.params import DEFAULT_PARAMS, Params
+from aidc.planning.search import PlanError
 
 BYTES: dict[str, float] = {"fp32": 4.0, "tf32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0, "fp4": 0.5}
 KV_MEMORY_FRACTION = 0.9  # of the HBM left after weights; engines reserve the rest for activations
@@ -116,24 +117,33 @@ def decode_step_s(job: ServeJob, batch: int, context: float, params: Params = DE
     return gemm + kv + attn_flops + launch + _allreduce_s(job, r, batch)
 
 
-def max_concurrency(job: ServeJob, context: float) -> int:
-    """Sequences whose KV cache fits at once at a mean context length."""
+def max_concurrency(job: ServeJob, context: float, fraction: float = KV_MEMORY_FRACTION) -> int:
+    """Sequences whose KV cache fits at once at a context length, in `fraction` of the HBM left after the
+    weights and the reserve (the engines' default share for planning; 1.0 is the hard limit)."""
     free = (job.hw.memory_gib - RESERVED_GIB) * GIB - weights_bytes_per_gpu(job)
     per_seq = kv_bytes_per_token(job) * context
-    return max(0, math.floor(free * KV_MEMORY_FRACTION / per_seq)) if free > 0 else 0
+    return max(0, math.floor(free * fraction / per_seq)) if free > 0 else 0
 
 
 def estimate_inference(job: ServeJob, batch_size: int, input_len: int, output_len: int,
                        params: Params = DEFAULT_PARAMS) -> InferenceEstimate:
-    """Static-batch serving of `batch_size` requests of input_len -> output_len tokens."""
-    t_prefill = prefill_s(job, batch_size, input_len, params)
+    """Static-batch serving of `batch_size` requests of input_len -> output_len tokens. When their KV caches
+    at full length do not fit at once, the engine holds as many as fit and runs the batch in waves of
+    that many (an in-flight batcher admitting a request as one ends does the same for equal lengths)."""
+    fits = max_concurrency(job, input_len + output_len, fraction=1.0)  # what a published run could hold
+    if fits < 1:
+        raise PlanError(f"the weights ({weights_bytes_per_gpu(job) / GIB:.1f} GiB per GPU) and one sequence's KV "
+                        f"cache do not fit in {job.hw.memory_gib:g} GiB at tp={job.tp}, pp={job.pp}")
+    running = min(batch_size, fits)
+    waves = math.ceil(batch_size / running)
+    t_prefill = prefill_s(job, running, input_len, params)
     steps = max(0, output_len - 1)
     mean_ctx = input_len + output_len / 2.0
-    t_step = decode_step_s(job, batch_size, mean_ctx, params)
-    total = t_prefill + steps * t_step
+    t_step = decode_step_s(job, running, mean_ctx, params)
+    total = waves * (t_prefill + steps * t_step)
     tput = batch_size * output_len / total / job.n_gpus
     return InferenceEstimate(
-        batch_size=batch_size, input_len=input_len, output_len=output_len,
+        batch_size=running, input_len=input_len, output_len=output_len,
         ttft_ms=t_prefill * 1e3, tpot_ms=t_step * 1e3, output_tokens_per_s_per_gpu=tput,
         max_concurrency=max_concurrency(job, input_len + output_len),
         weights_gib_per_gpu=weights_bytes_per_gpu(job) / GIB,
