@@ -79,3 +79,17 @@ def test_the_data_dir_and_database_are_the_servers_only(tmp_path: Path) -> None:
         assert stat.S_IMODE((tmp_path / "data" / "admin.token").stat().st_mode) == 0o600
     finally:
         gen.close()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/jobs/9223372036854775808", "/api/v1/jobs/9223372036854775808/events",
+                                  "/api/v1/jobs/0/logs", "/api/v1/jobs/1/logs?offset=99999999999999999999",
+                                  "/api/v1/jobs?offset=99999999999999999999", "/api/v1/jobs/-1/gpus"])
+def test_integers_out_of_range_are_422_not_500(local_api: Api, path: str) -> None:
+    r = local_api.call("GET", path)
+    assert r.status_code == 422, (path, r.status_code, r.text[:200])
+
+
+def test_a_job_id_too_large_to_store_is_422_on_post_routes(local_api: Api) -> None:
+    for path in ("/api/v1/jobs/9223372036854775808/cancel", "/api/v1/jobs/9223372036854775808/requeue"):
+        assert local_api.call("POST", path, json={}).status_code == 422, path
+    assert local_api.call("DELETE", "/api/v1/tokens/9223372036854775808").status_code == 422

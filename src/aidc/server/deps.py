@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from aidc.server.errors import Forbidden
@@ -38,3 +38,8 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+MAX_ROW_ID = 2**63 - 1  # a signed 64-bit integer: what SQLite and PostgreSQL store; more is a 422, not a 500
+MAX_OFFSET = 2**62  # byte and row offsets: far past any log or table, still an int64 for seek()
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="a row id (1 .. 2^63-1)")]
+

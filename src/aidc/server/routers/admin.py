@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from aidc.server.deps import PrincipalDep, SessionDep
+from aidc.server.deps import PrincipalDep, RowId, SessionDep
 from aidc.core.tenancy import TenantSandbox
 from aidc.server.routers.convert import tenant_out, token_out
 from aidc.server.schemas import (DatacenterImport, DatacenterOut, NodeOut, QuotaUpdate, Reason, TenantCreate, TenantOut,
@@ -76,7 +76,7 @@ def list_tokens(session: SessionDep, me: PrincipalDep) -> list[TokenOut]:
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut, tags=["auth"])
-def revoke_token(token_id: int, session: SessionDep, me: PrincipalDep) -> TokenOut:
+def revoke_token(token_id: RowId, session: SessionDep, me: PrincipalDep) -> TokenOut:
     row = auth.revoke_token(session, actor=me, token_id=token_id)
     return token_out(row, me.user)
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy import select
 
 from aidc.core.status import NodeStatus
-from aidc.server.deps import PrincipalDep, SessionDep
+from aidc.server.deps import PrincipalDep, RowId, SessionDep
 from aidc.server.errors import BadRequest, Forbidden
 from aidc.server.models import NodeSampleModel
 from aidc.server.routers.admin import _dc_out, wake
@@ -70,7 +70,7 @@ def node_events(name: str, session: SessionDep, me: PrincipalDep) -> list[EventO
 
 
 @router.get("/jobs/{job_id}/gpus", tags=["jobs"])
-def job_gpus(job_id: int, session: SessionDep, me: PrincipalDep) -> dict[str, object]:
+def job_gpus(job_id: RowId, session: SessionDep, me: PrincipalDep) -> dict[str, object]:
     """The job's GPUs with their latest telemetry (from node agents; empty values without agents)."""
     return agents.job_gpu_metrics(session, jobs.get_visible(session, actor=me, job_id=job_id))
 

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import Field
 
-from aidc.server.deps import PrincipalDep, SessionDep
+from aidc.server.deps import PrincipalDep, RowId, SessionDep
 from aidc.server.schemas import Body
 from aidc.server.services import deployments, jobs
 
@@ -29,5 +29,5 @@ def list_deployments(session: SessionDep, me: PrincipalDep) -> list[dict[str, An
 
 
 @router.post("/deployments/{job_id}/prompt")
-def prompt(job_id: int, body: PromptIn, session: SessionDep, me: PrincipalDep) -> dict[str, Any]:
+def prompt(job_id: RowId, body: PromptIn, session: SessionDep, me: PrincipalDep) -> dict[str, Any]:
     return deployments.prompt(session, actor=me, job_id=job_id, text=body.prompt, max_tokens=body.max_tokens)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 
-from aidc.server.deps import PrincipalDep, SessionDep
+from aidc.server.deps import MAX_OFFSET, PrincipalDep, RowId, SessionDep
 from aidc.server.errors import NotFound
 from aidc.server.routers.admin import wake
 from aidc.server.routers.convert import job_out, job_out_known
@@ -33,26 +33,26 @@ async def submit(body: JobSubmit, request: Request, session: SessionDep, me: Pri
 
 @router.get("/jobs", response_model=list[JobOut])
 def list_jobs(session: SessionDep, me: PrincipalDep, tenant: str | None = None, status: str | None = None,
-              kind: str | None = None, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> list[JobOut]:
+              kind: str | None = None, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> list[JobOut]:
     rows = jobs.list_visible(session, actor=me, tenant=tenant, status=status, kind=kind, limit=limit, offset=offset)
     return [job_out(session, j) for j in rows]
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
-def show(job_id: int, session: SessionDep, me: PrincipalDep) -> JobOut:
+def show(job_id: RowId, session: SessionDep, me: PrincipalDep) -> JobOut:
     return job_out(session, jobs.get_visible(session, actor=me, job_id=job_id))
 
 
 @router.get("/jobs/{job_id}/events", response_model=list[EventOut])
-def job_events(job_id: int, session: SessionDep, me: PrincipalDep) -> list[EventOut]:
+def job_events(job_id: RowId, session: SessionDep, me: PrincipalDep) -> list[EventOut]:
     jobs.get_visible(session, actor=me, job_id=job_id)
     return [EventOut(at_s=e.at_s, from_status=e.from_status, to_status=e.to_status, actor=e.actor, reason=e.reason)
             for e in events.list_events(session, entity="job", entity_id=job_id)]
 
 
 @router.get("/jobs/{job_id}/logs", response_class=PlainTextResponse)
-def logs(job_id: int, request: Request, session: SessionDep, me: PrincipalDep,
-         offset: int = Query(0, ge=0, description="byte offset, for following")) -> PlainTextResponse:
+def logs(job_id: RowId, request: Request, session: SessionDep, me: PrincipalDep,
+         offset: int = Query(0, ge=0, le=MAX_OFFSET, description="byte offset, for following")) -> PlainTextResponse:
     job = jobs.get_visible(session, actor=me, job_id=job_id)
     path = request.app.state.executor.log_path(job.handle) if job.handle.get("log") else None
     if path is None or not path.exists():
@@ -66,14 +66,14 @@ def logs(job_id: int, request: Request, session: SessionDep, me: PrincipalDep,
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobOut)
-def cancel(job_id: int, body: Reason, request: Request, session: SessionDep, me: PrincipalDep) -> JobOut:
+def cancel(job_id: RowId, body: Reason, request: Request, session: SessionDep, me: PrincipalDep) -> JobOut:
     job = jobs.cancel(session, actor=me, job_id=job_id, reason=body.reason)
     wake(request)
     return job_out(session, job)
 
 
 @router.post("/jobs/{job_id}/requeue", response_model=JobOut)
-def requeue(job_id: int, body: Reason, request: Request, session: SessionDep, me: PrincipalDep) -> JobOut:
+def requeue(job_id: RowId, body: Reason, request: Request, session: SessionDep, me: PrincipalDep) -> JobOut:
     job = jobs.requeue(session, actor=me, job_id=job_id, reason=body.reason)
     wake(request)
     return job_out(session, job)
