@@ -1,4 +1,4 @@
-"""Session fixtures for executor tests: one real loopback Slurm, started once, stopped by PID at the end."""
+"""Fixtures for executor tests: one real loopback Slurm per session, stopped by PID at the end, emptied before each test."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from tests.executors.slurm_cluster import SlurmCluster, slurm_missing
 
 
 @pytest.fixture(scope="session")
-def slurm() -> Iterator[SlurmCluster]:
+def slurm_session() -> Iterator[SlurmCluster]:
     why = slurm_missing()
     if why:
         pytest.skip(why)
@@ -19,3 +19,10 @@ def slurm() -> Iterator[SlurmCluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture
+def slurm(slurm_session: SlurmCluster) -> SlurmCluster:
+    """The session's cluster with no job left from an earlier test and every node idle."""
+    slurm_session.reset()
+    return slurm_session

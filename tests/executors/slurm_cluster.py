@@ -297,6 +297,30 @@ PartitionName={self.partition} Nodes={",".join(self.nodes)} Default=YES MaxTime=
         subprocess.run([_bin("scancel"), "--full", "-u", pwd.getpwuid(os.geteuid()).pw_name], env=self.env,
                        capture_output=True, timeout=30)
 
+    def reset(self, timeout_s: float = 60.0) -> None:
+        """Between tests: kill every job of every user (a test may leave one ending, or one of another uid), put
+        every node back in service and wait until all are idle with no job left: each test starts on an
+        empty cluster, so GPU indices and node choices do not depend on what ran before."""
+        ids = [str(j["job_id"]) for j in self.squeue_json() if j.get("job_state") not in ("COMPLETED", "CANCELLED",
+                                                                                         "FAILED", "TIMEOUT")]
+        if ids:
+            subprocess.run([_bin("scancel"), *ids], env=self.env, capture_output=True, timeout=30)
+        for node in self.nodes:
+            if self._procs[f"slurmd:{node}"].poll() is not None:
+                self.start_slurmd(node)
+
+        def settled() -> bool:
+            busy = [j for j in self.squeue_json() if j.get("job_state") in ("PENDING", "RUNNING", "COMPLETING",
+                                                                              "SUSPENDED", "CONFIGURING")]
+            if busy:
+                return False
+            if not self._all_idle():
+                self.scontrol("update", f"nodename={','.join(self.nodes)}", "state=resume")
+                return False
+            return True
+
+        _wait_for(settled, timeout_s, "an empty, idle cluster", 0.2)
+
     def stop(self) -> None:
         """Cancel the jobs, then stop every daemon this cluster started, by PID (TERM, then KILL)."""
         if "slurmctld" in self._procs and self._procs["slurmctld"].poll() is None:
