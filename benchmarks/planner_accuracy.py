@@ -61,7 +61,9 @@ def ensure_llm_analysis() -> str | None:
         return None
     except ImportError:
         pass
-    cmd = [sys.executable, "-m", "pip", "install", "-q", "llm-analysis"]
+    # --no-deps: llm-analysis pins transformers<5 and huggingface-hub<0.15, and would downgrade the ones
+    # aidc runs on (it imports and runs fine with them); fire and termcolor are all it needs besides
+    cmd = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "llm-analysis", "fire", "termcolor"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
         return f"pip install llm-analysis failed: {done.stderr.strip()[-300:]}"

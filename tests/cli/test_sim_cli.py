@@ -17,7 +17,7 @@ DATA = REPO / "tests" / "sim" / "data"
 SLICE = REPO / "examples" / "traces" / "philly-2017-10-03.csv"
 SITE = REPO / "examples" / "datacenters" / "philly.yaml"
 KEYS = {"jobs", "avg_jct_s", "p50_jct_s", "p99_jct_s", "avg_queue_s", "p99_queue_s", "makespan_s", "gpu_utilization",
-        "preemptions_per_job", "wall_s"}
+        "preemptions_per_job", "never_started", "wall_s"}
 
 
 def aidc(*args: str) -> subprocess.CompletedProcess:
@@ -103,3 +103,17 @@ def test_policies_list() -> None:
     r = aidc("policies", "--json")
     data = json.loads(r.stdout)
     assert "tiresias" in data["policies"] and "consolidate" in data["placements"]
+
+
+def test_json_is_valid_when_no_job_ran_and_skips_are_reported(tmp_path: Path) -> None:
+    trace = tmp_path / "t.csv"
+    trace.write_text("job_id,submit_s,duration_s,gpus\na,0,100,100000\nb,nan,5,1\n")
+    r = aidc("run", "--trace", str(trace), "--cluster", str(DATA / "tiny_vcs.csv"), "--json")
+    assert r.returncode == 2 and "t.csv:3: column 'submit_s': must be a finite number" in r.stderr
+    r = aidc("run", "--trace", str(trace), "--cluster", str(DATA / "tiny_vcs.csv"), "--json", "--skip-bad-rows")
+    assert r.returncode == 0, r.stderr
+    assert "NaN" not in r.stdout and "Infinity" not in r.stdout
+    data = json.loads(r.stdout)
+    assert (data["jobs"], data["never_started"], data["skipped_rows"], data["avg_jct_s"]) == (0, 1, 1, None)
+    text = aidc("run", "--trace", str(trace), "--cluster", str(DATA / "tiny_vcs.csv"), "--skip-bad-rows")
+    assert "1 bad trace row(s) skipped" in text.stdout and "1 job(s) never started" in text.stdout

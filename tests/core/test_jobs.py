@@ -53,3 +53,28 @@ def test_a_nul_in_the_command_is_refused_at_submit() -> None:
 
     with pytest.raises(ValidationError, match="NUL byte"):
         JobSpec(name="x", command="id\0rm -rf /")
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("gpus", "2", "expected a whole number, got '2'"),
+    ("gpus", True, "expected a whole number, got True"),
+    ("max_runtime_s", float("inf"), "finite number"),
+    ("max_runtime_s", float("nan"), "finite number"),
+    ("memory_gib", "4", "expected a number, got '4'"),
+    ("name", "a\x1bb", "control character"),
+])
+def test_numbers_are_numbers_and_finite(field: str, value: object, message: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as info:
+        JobSpec.model_validate({"name": "j", "command": "true", field: value})
+    assert message.lower() in str(info.value).lower()
+
+
+def test_a_huge_refused_value_is_not_echoed_back_whole() -> None:
+    from aidc.core.spec_io import validate_data
+    from aidc.core.errors import SpecError
+
+    with pytest.raises(SpecError) as info:
+        validate_data({"name": "j", "command": "x" * 1_000_000}, JobSpec, "job.yaml")
+    assert len(str(info.value)) < 500

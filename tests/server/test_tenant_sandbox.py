@@ -93,3 +93,18 @@ def test_a_job_id_too_large_to_store_is_422_on_post_routes(local_api: Api) -> No
     for path in ("/api/v1/jobs/9223372036854775808/cancel", "/api/v1/jobs/9223372036854775808/requeue"):
         assert local_api.call("POST", path, json={}).status_code == 422, path
     assert local_api.call("DELETE", "/api/v1/tokens/9223372036854775808").status_code == 422
+
+
+@pytest.mark.parametrize("spec, names", [
+    ({"name": "j", "command": "x" * 1_000_000}, "command"),
+    ({"name": "j", "command": "true", "gpus": "2"}, "gpus"),
+    ({"name": "j", "command": "true", "gpus": True}, "gpus"),
+    ({"name": "j" * 100_000, "command": "true"}, "name"),
+    ({"name": "j", "command": "true", "env": {"A" * 100_000: "1"}}, "env"),
+])
+def test_a_refused_job_gets_a_short_422_that_names_the_field(local_api: Api, spec: dict, names: str) -> None:
+    before = local_api.call("GET", "/api/v1/jobs").json()
+    r = local_api.submit(spec)
+    assert r.status_code == 422 and names in r.json()["detail"], r.text[:300]
+    assert len(r.content) < 4096, len(r.content)  # never the refused value echoed back whole
+    assert local_api.call("GET", "/api/v1/jobs").json() == before  # nothing was written

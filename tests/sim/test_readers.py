@@ -85,3 +85,54 @@ def test_format_detected_from_header(tmp_path) -> None:
     p.write_text("timestamp,duration,num_gpus,gpu_time,cluster\n2017-10-01 00:00:01,5,1,5,vc\n")
     assert detect_format(p) == "philly" and len(read_trace(p)) == 1
     assert detect_format(DATA / "tiny.csv") == "aidc"
+
+
+HEADER = "job_id,submit_s,duration_s,gpus\na,0,100,1\n"
+
+
+@pytest.mark.parametrize("row, message", [
+    ("b,nan,100,1", "line 3|:3: column 'submit_s': must be a finite number, got 'nan'"),
+    ("b,10,inf,1", ":3: column 'duration_s': must be a finite number, got 'inf'"),
+    ("b,10,-inf,1", ":3: column 'duration_s': must be a finite number, got '-inf'"),
+    ("b,1e18,100,1", ":3: column 'submit_s': at most 1e+10, got '1e18' (milliseconds? times are in seconds)"),
+    ("b,10,1e309,1", ":3: column 'duration_s': must be a finite number, got '1e309'"),
+    ("b,10,100,10000000", ":3: column 'gpus': at most 1e+06, got '10000000'"),
+    ("b,10,100,1.5", ":3: column 'gpus': expected a whole number, got '1.5'"),
+    ("a,10,100,1", ":3: column 'job_id': 'a' already on line 2"),
+    ("b,10,100,1,extra", ":3: 1 more value(s) than the header's 4 columns"),
+    ("b,10,100," + "9" * 5000, ":3: column 'gpus': must be a finite number, got '" + "9" * 40 + "'"),
+])
+def test_a_row_that_cannot_be_used_is_an_error_naming_its_line(tmp_path, row: str, message: str) -> None:
+    p = tmp_path / "t.csv"
+    p.write_text(HEADER + row + "\n")
+    with pytest.raises(TraceError) as exc:
+        read_trace(p, "aidc")
+    assert str(exc.value).endswith(message.split("|")[-1]) and str(exc.value).startswith(str(p))
+    assert len(str(exc.value)) < 300  # a long value is quoted by its first 40 characters
+
+
+def test_skip_bad_rows_counts_and_names_every_skip(tmp_path) -> None:
+    p = tmp_path / "t.csv"
+    p.write_text(HEADER + "b,nan,100,1\nc,5,50,2\nc,6,50,2\nd,7,inf,1\n")
+    trace = read_trace(p, "aidc", skip_bad_rows=True)
+    assert [j.name for j in trace.jobs] == ["a", "c"]
+    assert [s.split(": ", 1)[0] for s in trace.skipped] == [f"{p}:3", f"{p}:5", f"{p}:6"]
+    assert len(trace.window(0, 10).skipped) == 3  # a window keeps what was skipped
+
+
+@pytest.mark.parametrize("name, content", [
+    ("bin.csv", bytes(range(256)) * 8), ("bin.jsonl", b'{"job_id": "a"}\n\xff\xfe\x00\n'),
+    ("bin.csv.gz", b"\x1f\x8b\x08\x00 not really gzip"),
+])
+def test_a_binary_trace_is_a_clear_error(tmp_path, name: str, content: bytes) -> None:
+    p = tmp_path / name
+    p.write_bytes(content)
+    with pytest.raises(TraceError, match=r"not a text file|cannot read"):
+        read_trace(p)
+
+
+def test_jsonl_nulls_and_numbers_in_lists(tmp_path) -> None:
+    p = tmp_path / "t.jsonl"
+    p.write_text('{"job_id": "a", "submit_s": 0, "duration_s": 5, "gpus": 1, "tenant": null, "gpu_models": [1, "A100"]}\n')
+    job = read_trace(p).jobs[0]
+    assert job.tenant is None and job.gpu_models == ("1", "A100")

@@ -73,7 +73,7 @@ def seed(url: str, shots: Path) -> Site:
     post = lambda path, body: httpx.post(f"{url}{path}", json=body, headers=h, timeout=10)  # noqa: E731
     assert post("/api/v1/datacenters", {"yaml": SMALL, "source": "small-h100.yaml"}).status_code == 201
     running = post("/api/v1/jobs", {"spec": {"name": "pretrain", "kind": "train", "gpus": 2, "estimated_runtime_s": 600,
-                                             "command": "echo hello-from-the-job; sleep 60"}, "tenant": "research"}).json()
+                                             "command": "echo hello-from-the-job; sleep 900"}, "tenant": "research"}).json()
     deadline = time.time() + 20
     while httpx.get(f"{url}/api/v1/jobs/{running['id']}", headers=h).json()["status"] != "running":
         assert time.time() < deadline, "the seeded job never ran"

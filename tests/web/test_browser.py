@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import REPO
@@ -22,7 +23,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     shots = Path(os.environ.get("AIDC_SCREENSHOTS", REPO / "out" / "screenshots"))
     shots.mkdir(parents=True, exist_ok=True)
     with live_server(tmp) as (url, _app):
-        yield seed(url, shots)
+        seeded = seed(url, shots)
+        try:
+            yield seeded  # the running job outlives every test of the module (a loaded machine is slow) ...
+        finally:  # ... and is stopped with it
+            httpx.post(f"{url}/api/v1/jobs/{seeded.running_id}/cancel", json={},
+                       headers={"Authorization": f"Bearer {ADMIN}"}, timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +167,8 @@ def test_a_running_job_shows_its_gpus_telemetry(chromium, site: Site) -> None:  
     assert r.status_code == 200, r.text
     for util in (60, 80):  # two samples: the chart draws a line
         gpus = [{"index": i, "util_pct": util if i in indices else 0, "temp_c": 60, "power_w": 500} for i in range(8)]
-        httpx.post(f"{site.url}/api/v1/agents/{node}/heartbeat", headers=auth, json={"gpus": gpus})
+        beat = httpx.post(f"{site.url}/api/v1/agents/{node}/heartbeat", headers=auth, json={"gpus": gpus})
+        assert beat.status_code == 200, beat.text
         if util == 60:
             page = signed_in(chromium, site)
             page.goto(f"{site.url}/ui/#/jobs/{site.running_id}")

@@ -18,9 +18,9 @@ class ApiError(AidcError):
 
 def _config() -> dict[str, str]:
     if CONFIG.exists():
-        import yaml
+        from aidc.core.spec_io import read_spec_text, safe_yaml
 
-        data = yaml.safe_load(CONFIG.read_text()) or {}
+        data = safe_yaml(read_spec_text(CONFIG), str(CONFIG)) or {}
         return {k: str(v) for k, v in data.items()} if isinstance(data, dict) else {}
     return {}
 

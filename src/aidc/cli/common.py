@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import sys
 from typing import Any, Callable, TypeVar
 
@@ -24,9 +25,21 @@ def console(stderr: bool = False):  # -> rich.console.Console, imported lazily t
     return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
 
 
+def finite(data: Any) -> Any:
+    """The same data with every NaN or infinite float as None: JSON has no NaN, and a figure that does
+    not exist (the mean of no jobs) is null."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: finite(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [finite(v) for v in data]
+    return data
+
+
 def print_json(data: Any) -> None:
-    """Machine-readable output for `--json`: one JSON document on stdout, nothing else."""
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    """Machine-readable output for `--json`: one valid JSON document on stdout (no NaN), nothing else."""
+    sys.stdout.write(json.dumps(finite(data), indent=2, sort_keys=False, default=str, allow_nan=False) + "\n")
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> None:

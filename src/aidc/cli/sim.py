@@ -27,6 +27,8 @@ FORMAT = typer.Option("auto", "--format", help="philly | pai2023 | aidc | auto (
 CLUSTER = typer.Option(..., "--cluster", help="Datacenter spec (.yaml), VC table (vc,node num) or PAI node list.")
 SCALE = typer.Option(1.0, "--scale-nodes", help="Keep this fraction of every partition's nodes (0.25 = 'x4 load').")
 PLACEMENT = typer.Option("consolidate", "--placement", help="consolidate | topology | power | fgd (fragmentation-aware, for fractional GPUs)")
+SKIP_BAD = typer.Option(False, "--skip-bad-rows", help="Leave out trace rows that cannot be used (counted and "
+                        "reported) instead of stopping at the first.")
 START = typer.Option(None, "--from", help="Only jobs submitted from this date or second of the trace.")
 END = typer.Option(None, "--to", help="... and before this one (e.g. --from 2017-10-01 --to 2017-10-08).")
 OVERHEAD = typer.Option("helios", "--restart-overhead", help="After a preemption: helios (7/30/60 s), lucid (40/60 s), none, or seconds.")
@@ -55,7 +57,7 @@ def _overhead(text: str) -> str | float:
 
 
 def _scenario(trace, fmt, cluster, scale, start, end, isolate, overhead, estimates, placement, mtbf_h, mttr_h, ckpt_s, maint,
-              quotas=None):  # noqa: ANN001
+              quotas=None, skip_bad_rows=False):  # noqa: ANN001
     from aidc.sim.engine import SimConfig
     from aidc.sim.failures import FailureModel, parse_maintenance
     from aidc.sim.runner import load_scenario
@@ -64,13 +66,19 @@ def _scenario(trace, fmt, cluster, scale, start, end, isolate, overhead, estimat
     base = SimConfig(placement=placement, restart_overhead=_overhead(overhead), estimator=estimates,
                      checkpoint_interval_s=ckpt_s, failures=failures,
                      maintenance=tuple(parse_maintenance(m) for m in (maint or [])))
-    sc = load_scenario(trace, fmt, cluster, scale_nodes=scale, start=start, end=end, isolate=isolate, base=base)
+    sc = load_scenario(trace, fmt, cluster, scale_nodes=scale, start=start, end=end, isolate=isolate, base=base,
+                       skip_bad_rows=skip_bad_rows)
     if quotas:
         from aidc.sim.cluster import parse_quota
 
         extra = {q.tenant: q for q in map(parse_quota, quotas)}
         sc.cluster.quotas = tuple(q for q in sc.cluster.quotas if q.tenant not in extra) + tuple(extra.values())
     return sc
+
+
+def _say_skipped(con, skipped: list[str]) -> None:  # noqa: ANN001
+    if skipped:
+        con.print(f"[yellow]{len(skipped)} bad trace row(s) skipped[/], e.g. {skipped[0]}", markup=True, highlight=False)
 
 
 class _Progress:
@@ -117,7 +125,7 @@ def run(
     placement: str = PLACEMENT, start: Optional[str] = START, end: Optional[str] = END,
     restart_overhead: str = OVERHEAD, estimates: str = ESTIMATES, isolate: Optional[bool] = ISOLATE,
     mtbf_h: float = MTBF, mttr_h: float = MTTR, checkpoint_s: float = CKPT, maintenance: Optional[list[str]] = MAINT,
-    quota: Optional[list[str]] = QUOTA,
+    quota: Optional[list[str]] = QUOTA, skip_bad_rows: bool = SKIP_BAD,
     as_json: bool = JSON, jobs_out: Optional[str] = typer.Option(None, "--jobs-out", help="Write per-job results as CSV."),
     plot: Optional[str] = PLOT, progress: Optional[bool] = PROGRESS,
     details: bool = typer.Option(False, "--details", help="Also goodput, fragmentation, energy and per-tenant figures."),
@@ -134,10 +142,13 @@ def _run(**o) -> None:  # noqa: ANN003
     from aidc.sim.report import plot, table, write_jobs_csv
 
     sc = _scenario(o["trace"], o["fmt"], o["cluster"], o["scale_nodes"], o["start"], o["end"], o["isolate"],
-                   o["restart_overhead"], o["estimates"], o["placement"], o["mtbf_h"], o["mttr_h"], o["checkpoint_s"], o["maintenance"], o["quota"])
+                   o["restart_overhead"], o["estimates"], o["placement"], o["mtbf_h"], o["mttr_h"], o["checkpoint_s"], o["maintenance"], o["quota"],
+                   skip_bad_rows=o["skip_bad_rows"])
     with _Progress(_show_progress(o["progress"], len(sc.trace)), f"replaying {len(sc.trace):,} jobs") as bar:
         res = sc.run(o["policy"], on_progress=bar.callback())
     out = summary(res)
+    if sc.trace.skipped:
+        out["skipped_rows"] = len(sc.trace.skipped)
     bound = None if o["as_json"] and not o["details"] else jct_lower_bound(sc.trace, sc.cluster)  # shown or returned
     if o["details"]:
         out["details"] = {**details(res), "jct_lower_bound": bound.as_dict()}
@@ -152,6 +163,7 @@ def _run(**o) -> None:  # noqa: ANN003
     con.print(table({o["policy"]: out}, title=f"{len(sc.trace):,} jobs on {sc.cluster.gpus:,} GPUs", bound=bound))
     if res.never_started:
         con.print(f"[yellow]{len(res.never_started)} job(s) never started[/], e.g. job {res.never_started[0][0]}: {res.never_started[0][1]}")
+    _say_skipped(con, sc.trace.skipped)
     if o["details"]:
         con.print_json(data=out["details"])
 
@@ -163,7 +175,7 @@ def compare(
     placement: str = PLACEMENT, start: Optional[str] = START, end: Optional[str] = END,
     restart_overhead: str = OVERHEAD, estimates: str = ESTIMATES, isolate: Optional[bool] = ISOLATE,
     mtbf_h: float = MTBF, mttr_h: float = MTTR, checkpoint_s: float = CKPT, maintenance: Optional[list[str]] = MAINT,
-    quota: Optional[list[str]] = QUOTA,
+    quota: Optional[list[str]] = QUOTA, skip_bad_rows: bool = SKIP_BAD,
     as_json: bool = JSON, plot: Optional[str] = PLOT, progress: Optional[bool] = PROGRESS,
     bound: bool = typer.Option(False, "--bound", help="With --json: add `_lower_bound`, the average JCT no policy can beat."),
 ) -> None:
@@ -186,7 +198,8 @@ def _compare(**o) -> None:  # noqa: ANN003
     for n in names:
         get_policy(n)  # unknown names fail before any replay
     sc = _scenario(o["trace"], o["fmt"], o["cluster"], o["scale_nodes"], o["start"], o["end"], o["isolate"],
-                   o["restart_overhead"], o["estimates"], o["placement"], o["mtbf_h"], o["mttr_h"], o["checkpoint_s"], o["maintenance"], o["quota"])
+                   o["restart_overhead"], o["estimates"], o["placement"], o["mtbf_h"], o["mttr_h"], o["checkpoint_s"], o["maintenance"], o["quota"],
+                   skip_bad_rows=o["skip_bad_rows"])
     results = {}
     with _Progress(_show_progress(o["progress"], len(sc.trace) * len(names)), "replaying") as bar:
         for n in names:
@@ -195,10 +208,15 @@ def _compare(**o) -> None:  # noqa: ANN003
     if o["plot"]:
         plot(results, o["plot"], title=f"{len(sc.trace):,} jobs on {sc.cluster.gpus:,} GPUs")
     if o["as_json"]:
-        print_json({**rows, "_lower_bound": jct_lower_bound(sc.trace, sc.cluster).as_dict()} if o["bound"] else rows)
+        extra = {"_skipped_rows": len(sc.trace.skipped)} if sc.trace.skipped else {}
+        if o["bound"]:
+            extra["_lower_bound"] = jct_lower_bound(sc.trace, sc.cluster).as_dict()
+        print_json({**rows, **extra})
         return
-    console().print(table(rows, title=f"{len(sc.trace):,} jobs on {sc.cluster.gpus:,} GPUs ({sc.cluster.source})",
-                          bound=jct_lower_bound(sc.trace, sc.cluster)))
+    con = console()
+    con.print(table(rows, title=f"{len(sc.trace):,} jobs on {sc.cluster.gpus:,} GPUs ({sc.cluster.source})",
+                    bound=jct_lower_bound(sc.trace, sc.cluster)))
+    _say_skipped(con, sc.trace.skipped)
 
 
 def _summary(policy: object) -> str:

@@ -19,6 +19,14 @@ from aidc.core.tenancy import TenantSandbox
 __all__ = ["StrictModel"]  # re-exported: specs elsewhere import it from here
 
 
+# Bounds from physics, generous: the largest servers carry 16 GPUs (72 in an NVL72 tray set), a rack is
+# at most ~60U, and no site has 10,000 racks in one row group.
+MAX_GPUS_PER_NODE = 128
+MAX_RACK_U = 64
+MAX_NODES_PER_RACK = 256
+MAX_RACKS_PER_GROUP = 10_000
+
+
 class NicSpec(StrictModel):
     count: NonNegativeInt = Field(description="scale-out NICs per node (rail-optimized: one per GPU)")
     speed_gbps: PositiveFloat = Field(default=400, description="per NIC, Gbit/s")
@@ -28,15 +36,15 @@ class NodeTemplate(StrictModel):
     """One server model. `max_power_kw` defaults to an estimate from the GPUs' TDP (see inventory)."""
 
     gpu: str | None = Field(default=None, description="GPU model name from the catalog; None = CPU-only")
-    gpus: NonNegativeInt = Field(default=8, description="GPUs per node")
-    cpu_cores: PositiveInt = 64
-    ram_gib: PositiveFloat = 512
+    gpus: NonNegativeInt = Field(default=8, le=MAX_GPUS_PER_NODE, description="GPUs per node")
+    cpu_cores: PositiveInt = Field(default=64, le=4096)
+    ram_gib: PositiveFloat = Field(default=512, le=1_048_576)
     local_nvme_tib: float = Field(default=0, ge=0)
     nics: NicSpec | None = Field(default=None, description="default: one 400 Gbit/s NIC per GPU")
     nvlink_domain_gpus: PositiveInt | None = Field(
         default=None, description="GPUs in one scale-up (NVLink) domain; default: the node's GPUs"
     )
-    height_u: PositiveInt = Field(default=4, description="rack units the node occupies")
+    height_u: PositiveInt = Field(default=4, le=MAX_RACK_U, description="rack units the node occupies")
     max_power_kw: PositiveFloat | None = Field(default=None, description="node maximum draw, kW")
     virtual_gpus: bool = Field(default=False, description="GPUs are declared, not real (CPU-only hosts)")
 
@@ -50,14 +58,14 @@ class RackNodes(StrictModel):
     """`count` nodes of one template in a rack, optionally owned by a tenant (virtual cluster)."""
 
     template: str
-    count: PositiveInt = 1
+    count: PositiveInt = Field(default=1, le=MAX_NODES_PER_RACK)
     tenant: str | None = None
     name: str | None = Field(default=None, min_length=1, max_length=128,
                              description="the node's own name (a Slurm or Ray node); only with count 1")
 
 
 class RackTemplate(StrictModel):
-    height_u: PositiveInt = 42
+    height_u: PositiveInt = Field(default=42, le=MAX_RACK_U)
     power_budget_kw: PositiveFloat | None = None
     cooling: CoolingSpec | None = None
     nodes: list[RackNodes] | None = None
@@ -69,8 +77,8 @@ class RackGroup(StrictModel):
     Fields left out come from `template`; fields given here override it.
     """
 
-    name: str = Field(min_length=1)
-    count: PositiveInt = 1
+    name: str = Field(min_length=1, max_length=128)
+    count: PositiveInt = Field(default=1, le=MAX_RACKS_PER_GROUP)
     template: str | None = None
     row: str | None = Field(default=None, description="row label; default: filled in order, racks_per_row per row")
     height_u: PositiveInt | None = None
@@ -83,7 +91,7 @@ class RackGroup(StrictModel):
 
 class RoomSpec(StrictModel):
     name: str = Field(min_length=1)
-    racks_per_row: PositiveInt = 16
+    racks_per_row: PositiveInt = Field(default=16, le=1000)
     racks: list[RackGroup] = Field(min_length=1)
 
 

@@ -121,6 +121,9 @@ class Datacenter:
         return dict(groups)
 
 
+
+MAX_NODES = 200_000  # nodes in one spec: ten times the largest GPU sites of 2026
+
 def estimate_node_max_kw(template: NodeTemplate, gpu_tdp_w: float) -> float:
     """The template's max_power_kw, else NODE_MAX_PER_GPU_TDP x GPU TDP (CPU-only: CPU_NODE_MAX_KW)."""
     if template.max_power_kw is not None:
@@ -214,7 +217,24 @@ class _Builder:
             self.error(f"{path}.nodes", "a rack needs at least one node entry (here or in the rack template)")
         return merged if merged.power_budget_kw is not None and merged.nodes else None
 
+    def fleet_too_large(self) -> bool:
+        """A spec whose racks and nodes, once stamped out, exceed MAX_NODES is refused before any is built
+        (10^12 racks would otherwise be expanded one by one)."""
+        total = 0
+        for ri, room in enumerate(self.spec.site.rooms):
+            for gi, group in enumerate(room.racks):
+                entries = group.nodes if group.nodes is not None else (
+                    self.spec.rack_templates[group.template].nodes if group.template in self.spec.rack_templates else None)
+                total += group.count * sum(e.count for e in entries or [])
+                if total > MAX_NODES:
+                    self.error(f"site.rooms[{ri}].racks[{gi}].count",
+                               f"the site would have more than {MAX_NODES:,} nodes (this group is where it crosses)")
+                    return True
+        return False
+
     def build_racks(self) -> None:
+        if self.fleet_too_large():
+            return
         rack_names: dict[str, str] = {}
         for ri, room in enumerate(self.spec.site.rooms):
             slot = 0

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from aidc.core.errors import SpecError, SpecIssue, did_you_mean
+from aidc.core.strict import preview
 
 M = TypeVar("M", bound=BaseModel)
 LineMap = dict[str, int]
@@ -76,9 +77,48 @@ def line_for(path: str, lines: LineMap) -> int | None:
     return 1 if lines else None
 
 
+MAX_SPEC_BYTES = 16 * 2**20  # a spec, job or config file; a fleet of 100,000 nodes written out is ~10 MB
+MAX_YAML_DEPTH = 64  # nesting of mappings and lists; real specs use fewer than 10
+MAX_YAML_NODES = 1_000_000  # values after aliases are expanded: a "billion laughs" document is refused
+
+
+def _bad_yaml(source: str, message: str, line: int | None = None) -> SpecError:
+    return SpecError(source, [SpecIssue(path="", message=message, line=line)])
+
+
+def _check_shape(text: str, source: str) -> None:
+    """Refuse, before building anything, a document nested deeper than MAX_YAML_DEPTH (the composer
+    recurses) or with more than MAX_YAML_NODES nodes once its aliases are expanded (an alias bomb)."""
+    if len(text) > MAX_SPEC_BYTES:
+        raise _bad_yaml(source, f"file too large: {len(text):,} characters (at most {MAX_SPEC_BYTES:,})")
+    if "\x00" in text:
+        raise _bad_yaml(source, "not a text file: it contains NUL bytes")
+    total, sizes, open_ = 0, {}, []  # values so far (aliases expanded); anchor -> its size; open collections
+    for event in yaml.parse(text, Loader=_UniqueKeyLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            if len(open_) >= MAX_YAML_DEPTH:
+                raise _bad_yaml(source, f"nested more than {MAX_YAML_DEPTH} levels deep", event.start_mark.line + 1)
+            open_.append((total, event.anchor))
+            total += 1
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            before, anchor = open_.pop()
+            if anchor:
+                sizes[anchor] = total - before
+        elif isinstance(event, yaml.AliasEvent):
+            total += sizes.get(event.anchor, 1)
+        elif isinstance(event, yaml.ScalarEvent):
+            total += 1
+            if event.anchor:
+                sizes[event.anchor] = 1
+        if total > MAX_YAML_NODES:
+            raise _bad_yaml(source, f"more than {MAX_YAML_NODES:,} values once its aliases are expanded "
+                            "(an alias bomb?)", event.start_mark.line + 1)
+
+
 def parse_yaml(text: str, source: str) -> tuple[Any, LineMap]:
-    """YAML text -> (data, line map); malformed YAML is a located SpecError."""
+    """YAML text -> (data, line map); malformed, too deep, too large or alias-bomb YAML is a located SpecError."""
     try:
+        _check_shape(text, source)
         root = yaml.compose(text, Loader=_UniqueKeyLoader)
         data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.MarkedYAMLError as exc:
@@ -89,6 +129,27 @@ def parse_yaml(text: str, source: str) -> tuple[Any, LineMap]:
     except yaml.YAMLError as exc:
         raise SpecError(source, [SpecIssue(path="", message=f"malformed YAML: {exc}")]) from None
     return data, (_line_map(root) if root is not None else {})
+
+
+def safe_yaml(text: str, source: str) -> Any:
+    """Parsed YAML under the same limits as a spec (for configs and job files read outside load_model)."""
+    return parse_yaml(text, source)[0]
+
+
+def read_spec_text(path: str | Path) -> str:
+    """A spec file's text: missing, unreadable, binary or oversized files are a SpecError naming the file."""
+    source = str(path)
+    try:
+        size = Path(path).stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise _bad_yaml(source, f"file too large: {size:,} bytes (at most {MAX_SPEC_BYTES:,})")
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(source, [SpecIssue(path="", message="no such file")]) from None
+    except UnicodeDecodeError:
+        raise _bad_yaml(source, "not a text file (expected YAML in UTF-8)") from None
+    except (IsADirectoryError, PermissionError) as exc:
+        raise SpecError(source, [SpecIssue(path="", message=f"cannot read: {exc.__class__.__name__}")]) from None
 
 
 def _unwrap(annotation: Any) -> list[Any]:
@@ -133,8 +194,12 @@ def _describe(err: dict[str, Any], model: type[BaseModel]) -> str:
     if kind == "missing":
         return "required field is missing"
     message = err["msg"]
+    if kind == "value_error":
+        message = message.removeprefix("Value error, ")
+        if "got " in message:
+            return message
     if "input" in err and kind not in ("model_type", "dict_type") and not isinstance(err["input"], (dict, list)):
-        message += f" (got {err['input']!r})"
+        message += f" (got {preview(err['input'])})"
     return message
 
 
@@ -157,13 +222,7 @@ def validate_data(data: Any, model: type[M], source: str, lines: LineMap | None 
 def load_model(path: str | Path, model: type[M]) -> tuple[M, LineMap]:
     """Read and validate one YAML file; returns the model and its line map (for later checks)."""
     source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(source, [SpecIssue(path="", message="no such file")]) from None
-    except (IsADirectoryError, UnicodeDecodeError, PermissionError) as exc:
-        raise SpecError(source, [SpecIssue(path="", message=f"cannot read: {exc.__class__.__name__}")]) from None
-    data, lines = parse_yaml(text, source)
+    data, lines = parse_yaml(read_spec_text(path), source)
     return validate_data(data, model, source, lines), lines
 
 

@@ -190,7 +190,23 @@ def _add_error_handlers(app: FastAPI) -> None:
         for err in exc.errors():
             path = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "request body"
             problems.append(f"{path}: {err.get('msg', 'invalid')}")
-        return JSONResponse({"detail": "; ".join(problems), "errors": jsonable(exc.errors())}, status_code=422)
+        return JSONResponse({"detail": "; ".join(problems), "errors": jsonable([_bounded(e) for e in exc.errors()])},
+                            status_code=422)
+
+
+def _bounded(err: dict) -> dict:
+    """A validation error without a whole refused value in it: a 1 MB command is quoted by its start."""
+    from aidc.core.strict import MAX_TEXT_PREVIEW, preview
+
+    out = {k: v for k, v in err.items() if k not in ("input", "url", "ctx")}
+    value = err.get("input")
+    if isinstance(value, (str, bytes)) and len(value) > MAX_TEXT_PREVIEW:
+        out["input"] = preview(value)
+    elif isinstance(value, (int, float, bool, str, type(None))):
+        out["input"] = value
+    if isinstance(err.get("ctx"), dict):
+        out["ctx"] = {k: v if isinstance(v, (int, float, bool)) else preview(v) for k, v in err["ctx"].items()}
+    return out
 
 
 def jsonable(errors: object) -> object:

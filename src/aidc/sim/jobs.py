@@ -65,6 +65,7 @@ class Trace:
     origin: str = ""  # what t=0 is, for people (e.g. "2017-10-01 00:00:45 local")
     tenants: list[str] = field(default_factory=list)
     origin_epoch_s: float | None = None  # epoch seconds of t=0 when the trace has dates (Philly)
+    skipped: list[str] = field(default_factory=list)  # rows left out by skip_bad_rows, each with why
 
     def __len__(self) -> int:
         return len(self.jobs)
@@ -74,7 +75,7 @@ class Trace:
         lo = -float("inf") if start_s is None else start_s
         hi = float("inf") if end_s is None else end_s
         keep = [j for j in self.jobs if lo <= j.submit_s < hi]
-        return Trace(_clone(keep), self.source, self.origin, self.tenants, self.origin_epoch_s)
+        return Trace(_clone(keep), self.source, self.origin, self.tenants, self.origin_epoch_s, self.skipped)
 
     def scaled_load(self, factor: float) -> Trace:
         """Divide every inter-arrival gap by `factor` (a load knob for traces without a VC table)."""

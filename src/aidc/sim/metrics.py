@@ -46,6 +46,7 @@ def summary(res: SimResult) -> dict:
         "makespan_s": round(t1 - t0, 1),
         "gpu_utilization": round(_busy_gpu_s(res) / (res.cluster_gpus * (t1 - t0)), 4) if res.cluster_gpus else 0.0,
         "preemptions_per_job": round(float(o.preemptions[d].sum()) / max(int(d.sum()), 1), 4),
+        "never_started": len(res.never_started),
         "wall_s": round(res.wall_s, 3),
     }
 

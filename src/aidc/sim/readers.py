@@ -17,6 +17,8 @@ import datetime as dt
 import gzip
 import io
 import json
+import math
+import zlib
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -24,6 +26,8 @@ from aidc.core.errors import AidcError
 from aidc.sim.jobs import SimJob, Trace
 
 FORMATS = ("philly", "pai2023", "aidc", "auto")
+MAX_TIME_S = 1e10  # seconds: durations up to 317 years, epoch times up to the year 2286 (milliseconds are refused)
+MAX_JOB_GPUS = 1_000_000  # more GPUs than any cluster has: a broken row, not a job
 
 
 class TraceError(AidcError):
@@ -42,22 +46,56 @@ def _num(src: str, line: int, col: str, text: str | None, cast: Callable = float
     if text is None or text == "":
         raise TraceError(f"{src}:{line}: column {col!r}: missing value")
     try:
-        value = cast(float(text)) if cast is int else cast(text)
+        number = float(text)
     except (TypeError, ValueError):
-        raise TraceError(f"{src}:{line}: column {col!r}: expected a number, got {text!r}") from None
+        raise TraceError(f"{src}:{line}: column {col!r}: expected a number, got {text[:40]!r}") from None
+    if not math.isfinite(number):
+        raise TraceError(f"{src}:{line}: column {col!r}: must be a finite number, got {text[:40]!r}")
+    limit = MAX_JOB_GPUS if cast is int else MAX_TIME_S
+    if abs(number) > limit:
+        hint = " (milliseconds? times are in seconds)" if cast is not int else ""
+        raise TraceError(f"{src}:{line}: column {col!r}: at most {limit:g}, got {text[:40]!r}{hint}")
+    if cast is int and number != int(number):
+        raise TraceError(f"{src}:{line}: column {col!r}: expected a whole number, got {text[:40]!r}")
+    value = cast(number)
     if minimum is not None and value < minimum:
-        raise TraceError(f"{src}:{line}: column {col!r}: must be >= {minimum:g}, got {text!r}")
+        raise TraceError(f"{src}:{line}: column {col!r}: must be >= {minimum:g}, got {text[:40]!r}")
     return value
 
 
 def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
     with _open(path) as fh:
         reader = csv.DictReader(fh)
-        missing = [c for c in required if c not in (reader.fieldnames or [])]
-        if missing:
-            raise TraceError(f"{path}:1: missing column(s) {', '.join(map(repr, missing))}; header is {reader.fieldnames}")
-        for row in reader:
-            yield reader.line_num, row
+        with _text(path, lambda: reader.line_num + 1):
+            fields = reader.fieldnames or []
+            missing = [c for c in required if c not in fields]
+            if missing:
+                raise TraceError(f"{path}:1: missing column(s) {', '.join(map(repr, missing))}; header is "
+                                 f"{[f[:40] for f in fields[:20]]}")
+            for row in reader:
+                if None in row:  # more cells than the header has columns
+                    raise TraceError(f"{path}:{reader.line_num}: {len(row[None])} more value(s) than the header's "
+                                     f"{len(fields)} columns")
+                yield reader.line_num, row
+
+
+class _text:
+    """Turns a decoding or csv error while reading into a TraceError naming the file and line."""
+
+    def __init__(self, path: Path, line: Callable[[], int]) -> None:
+        self.path, self.line = path, line
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, tb) -> bool:  # noqa: ANN001
+        if isinstance(exc, UnicodeDecodeError):
+            raise TraceError(f"{self.path}:{self.line()}: not a text file (expected UTF-8 CSV or JSON lines)") from None
+        if isinstance(exc, csv.Error):
+            raise TraceError(f"{self.path}:{self.line()}: malformed CSV: {exc}") from None
+        if isinstance(exc, (EOFError, OSError, zlib.error)) and not isinstance(exc, FileNotFoundError):
+            raise TraceError(f"{self.path}: cannot read: {exc}") from None
+        return False
 
 
 def _finish(jobs: list[SimJob], source: str, origin: str) -> Trace:
@@ -70,18 +108,29 @@ def _finish(jobs: list[SimJob], source: str, origin: str) -> Trace:
     return Trace(jobs, source, origin, tenants)
 
 
-def read_philly(path: str | Path) -> Trace:
+def _skip(bad: list[str] | None, exc: TraceError) -> None:
+    """A row that cannot be used: an error, or with skip_bad_rows a recorded skip."""
+    if bad is None:
+        raise exc
+    bad.append(str(exc))
+
+
+def read_philly(path: str | Path, bad: list[str] | None = None) -> Trace:
     """Philly job table (timestamp,duration,num_gpus,gpu_time,cluster); t=0 at the first submit."""
     path = Path(path)
     days: dict[str, float] = {}
     jobs: list[SimJob] = []
     first = ""
     for line, row in _rows(path, ("timestamp", "duration", "num_gpus", "cluster")):
-        ts = row["timestamp"] or ""
-        epoch_s = _philly_time(str(path), line, ts, days)
+        try:
+            ts = row["timestamp"] or ""
+            epoch_s = _philly_time(str(path), line, ts, days)
+            dur = _num(str(path), line, "duration", row["duration"])
+            gpus = _num(str(path), line, "num_gpus", row["num_gpus"], int, minimum=1)
+        except TraceError as exc:
+            _skip(bad, exc)
+            continue
         first = first or ts
-        dur = _num(str(path), line, "duration", row["duration"])
-        gpus = _num(str(path), line, "num_gpus", row["num_gpus"], int, minimum=1)
         jobs.append(SimJob(len(jobs), epoch_s, dur, gpus, row["cluster"]))
     t0 = min((j.submit_s for j in jobs), default=0.0)
     trace = _finish(jobs, str(path), first)
@@ -100,19 +149,30 @@ def _philly_time(src: str, line: int, ts: str, days: dict[str, float]) -> float:
         raise TraceError(f"{src}:{line}: column 'timestamp': expected 'YYYY-MM-DD HH:MM:SS', got {ts!r}") from None
 
 
-def read_aidc(path: str | Path) -> Trace:
+def read_aidc(path: str | Path, bad: list[str] | None = None) -> Trace:
     """aidc jobs, CSV (any name) or JSON lines (*.jsonl / *.jsonl.gz)."""
     path = Path(path)
     if ".jsonl" in path.suffixes:
         items: Iterator[tuple[int, dict]] = _jsonl(path)
     else:
         items = _rows(path, ("submit_s", "duration_s", "gpus"))
-    jobs = [_aidc_job(str(path), line, row) for line, row in items]
+    jobs, seen = [], {}  # job_id -> line
+    for line, row in items:
+        jid = row.get("job_id") or ""
+        try:
+            if jid and jid in seen:
+                raise TraceError(f"{path}:{line}: column 'job_id': {jid[:40]!r} already on line {seen[jid]}")
+            jobs.append(_aidc_job(str(path), line, row))
+        except TraceError as exc:
+            _skip(bad, exc)
+            continue
+        seen[jid] = line
     return _finish(jobs, str(path), "t=0 at the first submit")
 
 
 def _jsonl(path: Path) -> Iterator[tuple[int, dict]]:
-    with _open(path) as fh:
+    line = 0
+    with _open(path) as fh, _text(path, lambda: line + 1):
         for line, text in enumerate(fh, 1):
             if not text.strip():
                 continue
@@ -122,7 +182,8 @@ def _jsonl(path: Path) -> Iterator[tuple[int, dict]]:
                 raise TraceError(f"{path}:{line}: not valid JSON: {exc.msg}") from None
             if not isinstance(obj, dict):
                 raise TraceError(f"{path}:{line}: expected a JSON object per line")
-            yield line, {k: ("" if v is None else str(v) if not isinstance(v, list) else "|".join(v)) for k, v in obj.items()}
+            yield line, {k: ("" if v is None else "|".join(map(str, v)) if isinstance(v, list) else str(v))
+                         for k, v in obj.items()}
 
 
 def _aidc_job(src: str, line: int, row: dict[str, str]) -> SimJob:
@@ -146,18 +207,22 @@ def _aidc_job(src: str, line: int, row: dict[str, str]) -> SimJob:
     )
 
 
-def read_pai2023(path: str | Path) -> Trace:
+def read_pai2023(path: str | Path, bad: list[str] | None = None) -> Trace:
     """Alibaba PAI-2023 pods: run time = deletion - scheduled (creation when never scheduled)."""
     path = Path(path)
     jobs: list[SimJob] = []
     for line, row in _rows(path, ("name", "num_gpu", "gpu_milli", "creation_time", "deletion_time")):
         if (row.get("pod_phase") or "") in ("Pending", "Failed") and not row.get("scheduled_time"):
             continue
-        created = _num(str(path), line, "creation_time", row["creation_time"])
-        start = _num(str(path), line, "scheduled_time", row.get("scheduled_time") or row["creation_time"])
-        end = _num(str(path), line, "deletion_time", row["deletion_time"])
-        gpus = _num(str(path), line, "num_gpu", row["num_gpu"], int)
-        milli = _num(str(path), line, "gpu_milli", row["gpu_milli"] or "0", int)
+        try:
+            created = _num(str(path), line, "creation_time", row["creation_time"])
+            start = _num(str(path), line, "scheduled_time", row.get("scheduled_time") or row["creation_time"])
+            end = _num(str(path), line, "deletion_time", row["deletion_time"])
+            gpus = _num(str(path), line, "num_gpu", row["num_gpu"], int)
+            milli = _num(str(path), line, "gpu_milli", row["gpu_milli"] or "0", int)
+        except TraceError as exc:
+            _skip(bad, exc)
+            continue
         if gpus == 0:
             continue  # CPU-only pod: not a GPU job
         frac = gpus == 1 and 0 < milli < 1000
@@ -169,7 +234,7 @@ def read_pai2023(path: str | Path) -> Trace:
     return _finish(jobs, str(path), "t=0 at the first pod creation")
 
 
-READERS: dict[str, Callable[[str | Path], Trace]] = {"philly": read_philly, "pai2023": read_pai2023, "aidc": read_aidc}
+READERS: dict[str, Callable[..., Trace]] = {"philly": read_philly, "pai2023": read_pai2023, "aidc": read_aidc}
 
 
 def detect_format(path: str | Path) -> str:
@@ -177,7 +242,7 @@ def detect_format(path: str | Path) -> str:
     path = Path(path)
     if ".jsonl" in path.suffixes:
         return "aidc"
-    with _open(path) as fh:
+    with _open(path) as fh, _text(path, lambda: 1):
         header = set(fh.readline().strip().split(","))
     if {"timestamp", "num_gpus", "cluster"} <= header:
         return "philly"
@@ -186,15 +251,19 @@ def detect_format(path: str | Path) -> str:
     return "aidc"
 
 
-def read_trace(path: str | Path, fmt: str = "auto") -> Trace:
-    """Read a trace in `fmt` (one of FORMATS, or 'auto' to tell from the header)."""
+def read_trace(path: str | Path, fmt: str = "auto", skip_bad_rows: bool = False) -> Trace:
+    """Read a trace in `fmt` (one of FORMATS, or 'auto' to tell from the header). A row that cannot be
+    used is a TraceError naming its line; with `skip_bad_rows` it is left out and listed in
+    `trace.skipped` (a problem with the whole file, such as a missing column, is always an error)."""
     if fmt == "auto":
         fmt = detect_format(path)
     if fmt not in READERS:
         from aidc.core.errors import did_you_mean
 
         raise TraceError(f"unknown trace format {fmt!r}{did_you_mean(fmt, list(READERS))}")
-    trace = READERS[fmt](path)
+    bad: list[str] | None = [] if skip_bad_rows else None
+    trace = READERS[fmt](path, bad)
+    trace.skipped = bad or []
     if not trace.jobs:
-        raise TraceError(f"{path}: no jobs in the trace")
+        raise TraceError(f"{path}: no jobs in the trace" + (f" ({len(bad)} bad rows skipped)" if bad else ""))
     return trace

@@ -48,9 +48,9 @@ def parse_when(text: str | None, trace: Trace) -> float | None:
 
 def load_scenario(
     trace_path: str, fmt: str, cluster_path: str, *, scale_nodes: float = 1.0, start: str | None = None,
-    end: str | None = None, isolate: bool | None = None, base: SimConfig | None = None,
+    end: str | None = None, isolate: bool | None = None, base: SimConfig | None = None, skip_bad_rows: bool = False,
 ) -> Scenario:
-    trace = read_trace(trace_path, fmt)
+    trace = read_trace(trace_path, fmt, skip_bad_rows=skip_bad_rows)
     lo, hi = parse_when(start, trace), parse_when(end, trace)
     if lo is not None or hi is not None:
         trace = trace.window(lo, hi)

@@ -72,7 +72,9 @@ def plan_trials(cfg: SweepConfig, sweep_path: Path) -> list[tuple[str, Path, dic
     base_path = (sweep_path.parent / cfg.base) if not cfg.base.is_absolute() else cfg.base
     if not base_path.is_file():
         raise SpecError(str(sweep_path), [SpecIssue("base", f"no such file: {base_path}")])
-    base = yaml.safe_load(base_path.read_text())
+    from aidc.core.spec_io import read_spec_text, safe_yaml
+
+    base = safe_yaml(read_spec_text(base_path), str(base_path))
     trials = []
     for i, setting in enumerate(trial_settings(cfg)):
         data = copy.deepcopy(base)
