@@ -74,3 +74,23 @@ def test_members_cannot_do_operator_things(api: Api) -> None:
     operator = api.user_token("olga", "operator", None)
     assert api.call("GET", "/metrics", operator).status_code == 200
     assert api.call("POST", "/api/v1/users", operator, json={"name": "eve", "role": "admin"}).status_code == 403
+
+
+def test_the_last_working_admin_token_cannot_be_revoked(local_api) -> None:  # noqa: ANN001
+    mine = [t for t in local_api.call("GET", "/api/v1/tokens").json() if t["user"] == "admin"]
+    assert len(mine) == 1
+    r = local_api.call("DELETE", f"/api/v1/tokens/{mine[0]['id']}")
+    assert r.status_code == 409 and "last working admin token" in r.json()["detail"]
+    assert local_api.call("GET", "/api/v1/whoami").status_code == 200  # still in
+    second = local_api.call("POST", "/api/v1/tokens", json={"user": "admin", "ttl_days": 1}).json()
+    r = local_api.call("DELETE", f"/api/v1/tokens/{mine[0]['id']}")
+    assert r.status_code == 200 and r.json()["user"] == "admin"
+    assert local_api.call("GET", "/api/v1/whoami", token=second["token"]).status_code == 200
+
+
+def test_a_revoke_response_names_the_tokens_owner(local_api) -> None:  # noqa: ANN001
+    token = local_api.user_token("mia", "member", "default")
+    tid = next(t["id"] for t in local_api.call("GET", "/api/v1/tokens").json() if t["user"] == "mia")
+    r = local_api.call("DELETE", f"/api/v1/tokens/{tid}")
+    assert r.status_code == 200 and r.json()["user"] == "mia"
+    assert local_api.call("GET", "/api/v1/whoami", token=token).status_code == 401

@@ -37,7 +37,7 @@ class JobSpec(StrictModel):
     estimated_runtime_s: PositiveFloat | None = Field(default=None, description="user's estimate, for backfill and ETAs")
     checkpoint_dir: str | None = None
     env: dict[str, str] = Field(default_factory=dict)
-    replicas: PositiveInt = Field(default=1, description="serve: copies of the deployment")
+    replicas: PositiveInt = Field(default=1, le=10_000, description="serve: copies of the deployment")
     volumes: list[JobVolume] | None = Field(default=None, max_length=64,
                                             description="tenant volumes to mount (default: all of them, as declared)")
     image: str | None = Field(default=None, max_length=4096,

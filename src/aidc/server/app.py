@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from contextlib import asynccontextmanager
@@ -16,6 +17,7 @@ from aidc.server.db import create_schema, make_engine, make_session_factory
 from aidc.server.deps import get_principal
 from aidc.server.errors import Forbidden, ServiceError
 from aidc.server.metrics import Metrics
+from aidc.server.services.limits import TenantLimits
 from aidc.server.settings import Settings
 
 log = logging.getLogger("aidc.server")
@@ -58,6 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="aidc control plane", version="0.1.0", lifespan=lifespan,
                   description="Datacenters, nodes, tenants, tokens and LLM jobs, scheduled by aidc's shared scheduler.")
     app.state.settings = settings
+    app.state.limits = TenantLimits(max_pending=settings.max_pending_jobs_per_tenant, max_replicas=settings.max_replicas,
+                                    rate_per_s=settings.submit_rate_per_tenant, burst=settings.submit_burst)
     app.state.metrics = Metrics()
     app.state.loop = None
     _add_middleware(app, settings)
@@ -182,6 +186,8 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        if getattr(exc, "retry_after_s", None) is not None:
+            headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))}
         return JSONResponse({"detail": exc.message, "field": exc.field}, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)

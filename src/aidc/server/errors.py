@@ -38,3 +38,13 @@ class Unavailable(ServiceError):
     """The server is stopping or a part of it is down; the client may retry."""
 
     status_code = 503
+
+
+class TooMany(ServiceError):
+    """A per-tenant limit was reached; `retry_after_s` says when asking again can succeed (Retry-After)."""
+
+    status_code = 429
+
+    def __init__(self, message: str, field: str | None = None, retry_after_s: float = 1.0) -> None:
+        super().__init__(message, field)
+        self.retry_after_s = retry_after_s

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
                                   description="tenant t's jobs run as uid base + 1 + t unless it names a unix_uid")
     sandbox_max_processes: int = Field(default=1024, ge=16, le=1_000_000, description="processes per job")
     isolate_tenants: bool = Field(default=False, description="a job runs only on nodes its tenant owns")
+    # abuse limits per tenant (services/limits.py): 429 with Retry-After, or 422 for replicas
+    max_pending_jobs_per_tenant: int = Field(default=10_000, ge=1, description="pending jobs a tenant may have")
+    max_replicas: int = Field(default=64, ge=1, le=100_000, description="replicas of one serve deployment")
+    submit_rate_per_tenant: float = Field(default=50.0, gt=0, description="sustained submissions per second")
+    submit_burst: int = Field(default=200, ge=1, description="submissions a tenant may make at once")
     # node agents and the health loop (see services/health.py)
     heartbeat_interval_s: float = Field(default=5.0, gt=0, le=600, description="agents heartbeat this often")
     heartbeat_misses: int = Field(default=3, ge=1, le=100, description="a node is lost after this many missed")

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 
 from aidc.server.deps import PrincipalDep, RowId, SessionDep
 from aidc.core.tenancy import TenantSandbox
+from aidc.server.models import UserModel
 from aidc.server.routers.convert import tenant_out, token_out
 from aidc.server.schemas import (DatacenterImport, DatacenterOut, NodeOut, QuotaUpdate, Reason, TenantCreate, TenantOut,
                                  TokenCreate, TokenOut, UsageOut, UserCreate, UserOut)
@@ -78,7 +79,8 @@ def list_tokens(session: SessionDep, me: PrincipalDep) -> list[TokenOut]:
 @router.delete("/tokens/{token_id}", response_model=TokenOut, tags=["auth"])
 def revoke_token(token_id: RowId, session: SessionDep, me: PrincipalDep) -> TokenOut:
     row = auth.revoke_token(session, actor=me, token_id=token_id)
-    return token_out(row, me.user)
+    owner = session.get(UserModel, row.user_id)
+    return token_out(row, owner.name if owner else me.user)  # the token's owner, not who revoked it
 
 
 @router.post("/datacenters", status_code=201, response_model=DatacenterOut, tags=["inventory"])

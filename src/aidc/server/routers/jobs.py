@@ -21,7 +21,8 @@ async def submit(body: JobSubmit, request: Request, session: SessionDep, me: Pri
     """On the event loop, no thread hop: validation reads cached tenants and capacity, and the rows are
     written by the group-commit thread (services/batch.py) while this request awaits it."""
     state = request.app.state
-    sub = jobs.prepare(session, actor=me, data=body.spec, tenant=body.tenant, executor=getattr(state, "executor", None))
+    sub = jobs.prepare(session, actor=me, data=body.spec, tenant=body.tenant, executor=getattr(state, "executor", None),
+                       limits=getattr(state, "limits", None))
     batcher = getattr(state, "batcher", None)
     if batcher is not None:
         await batcher.submit_async(sub.rows, actor=me.user, reasons=sub.reasons)

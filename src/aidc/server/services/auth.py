@@ -137,10 +137,23 @@ def list_tokens(session: Session, *, actor: Principal) -> list[tuple[TokenModel,
     return [(t, u) for t, u in session.execute(stmt)]
 
 
+def _working_admin_tokens(session: Session, now_s: float) -> list[int]:
+    """Ids of the tokens that still let an admin in (not revoked, not expired)."""
+    stmt = (select(TokenModel.id).join(UserModel, UserModel.id == TokenModel.user_id)
+            .where(UserModel.role == Role.ADMIN.value, TokenModel.revoked_s.is_(None))
+            .where((TokenModel.expires_s.is_(None)) | (TokenModel.expires_s > now_s)))
+    return list(session.scalars(stmt))
+
+
 def revoke_token(session: Session, *, actor: Principal, token_id: int) -> TokenModel:
+    """Revoke a token (its owner's or, for an admin, anyone's); the last working admin token is kept, so
+    no revoke can lock every admin out of the server."""
     row = session.get(TokenModel, token_id)
     if row is None or (row.user_id != actor.user_id and actor.role != Role.ADMIN):
         raise NotFound(f"no token {token_id}")
+    if row.revoked_s is None and _working_admin_tokens(session, time.time()) == [row.id]:
+        raise Conflict(f"token {token_id} is the last working admin token: revoking it would lock every admin out; "
+                       "create another admin token first (POST /api/v1/tokens, or `aidc tokens create`)")
     if row.revoked_s is None:
         row.revoked_s = time.time()
         events.record(session, entity="token", entity_id=row.id, actor=actor.user, reason="revoked")

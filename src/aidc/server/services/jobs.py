@@ -113,14 +113,17 @@ class Submission:
 
 
 def prepare(session: Session, *, actor: Principal, data: Any, tenant: str | None = None,
-            executor: Any = None) -> Submission:
+            executor: Any = None, limits: Any = None) -> Submission:
     """Validate a submission (reads only) and build its rows. A serve job with `replicas: N` becomes N jobs
-    (see `replica_specs`)."""
+    (see `replica_specs`). `limits` (services/limits.TenantLimits) holds the tenant to its abuse limits,
+    checked last so a refused submission spends none of its rate."""
     spec = parse_spec(data)
     tenant_row = _tenant_for_submit(session, actor, tenant)
     check_executor(spec, executor)
     check_feasible(session, spec, tenant_row)
     launch.check(spec, tenant_row, executor)
+    if limits is not None:
+        limits.check(session, tenant_row.id, tenant_row.name, spec.replicas if spec.kind == "serve" else 1)
     now = time.time()
     gpu_model = DEFAULT_CATALOG.canonical(spec.gpu_model) if spec.gpu_model else None
     rows = [JobModel(name=one.name, tenant_id=tenant_row.id, user_id=actor.user_id, kind=one.kind,
@@ -133,10 +136,11 @@ def prepare(session: Session, *, actor: Principal, data: Any, tenant: str | None
     return Submission(rows, reasons, tenant_row.name)
 
 
-def submit(session: Session, *, actor: Principal, data: Any, tenant: str | None = None, executor: Any = None) -> JobModel:
+def submit(session: Session, *, actor: Principal, data: Any, tenant: str | None = None, executor: Any = None,
+           limits: Any = None) -> JobModel:
     """Accept a job, all of it or nothing, in this session (the API's hot path goes through services/batch.py
     instead). Returns the first row; `replica_ids` lists every replica's id."""
-    sub = prepare(session, actor=actor, data=data, tenant=tenant, executor=executor)
+    sub = prepare(session, actor=actor, data=data, tenant=tenant, executor=executor, limits=limits)
     write_prepared(session, sub, actor.user)
     sub.rows[0].replica_ids = [j.id for j in sub.rows]  # type: ignore[attr-defined] (a response detail, not a column)
     return sub.rows[0]
