@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import aidc_bin
+from tests.conftest import EXAMPLES, aidc_bin
 from tests.server.live import Server
 
 
@@ -142,3 +142,20 @@ def test_kill_9_while_jobs_run_and_arrive_loses_nothing(tmp_path: Path) -> None:
         starts = sum(e["to_status"] == "running" for e in events[job["id"]])
         requeues = sum(e["to_status"] == "pending" and e["from_status"] is not None for e in events[job["id"]])
         assert 1 <= starts <= job["attempts"] and starts <= 1 + requeues, events[job["id"]]
+
+
+def test_jobs_watch_without_a_terminal_prints_plain_tables_periodically(tmp_path: Path) -> None:
+    server = Server(tmp_path, aidc=aidc_bin()).start()
+    try:
+        assert server.aidc("submit", str(EXAMPLES / "jobs" / "hello.yaml")).returncode == 0
+        watch = subprocess.Popen([server.bin, "jobs", "--watch"], env=server.env, cwd=server.tmp,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            out, _ = watch.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            watch.terminate()
+            out, _ = watch.communicate(timeout=10)
+        assert out.count("\n-- ") + out.startswith("-- ") >= 2, out[:500]
+        assert "hello" in out and "\x1b[" not in out  # the job, and no terminal control codes
+    finally:
+        server.stop()

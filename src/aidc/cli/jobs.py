@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -45,12 +46,21 @@ def jobs_table(rows: list[dict]):  # -> rich Table
 @reports_errors
 def submit(spec: Path = typer.Argument(..., help="Job spec (YAML)."),
            tenant: str = typer.Option(None, help="Tenant to submit for (default: yours)."), as_json: bool = JsonOpt) -> None:
-    """Submit a job from a YAML spec; the spec is checked locally first, then by the server."""
+    """Submit a job from a YAML spec; the spec is checked locally first, then by the server. A top-level
+    `tenant:` in the file is the tenant to submit for, as in the HTTP body ({"spec": ..., "tenant": ...})."""
     from aidc.cli.client import request
+    from aidc.core.errors import SpecError, SpecIssue
     from aidc.core.jobs import JobSpec
-    from aidc.core.spec_io import load_model
+    from aidc.core.spec_io import parse_yaml, read_spec_text, validate_data
 
-    model, _ = load_model(spec, JobSpec)
+    data, lines = parse_yaml(read_spec_text(spec), str(spec))
+    if isinstance(data, dict) and "tenant" in data:
+        in_file = data.pop("tenant")
+        if tenant is not None and tenant != in_file:
+            raise SpecError(str(spec), [SpecIssue("tenant", f"the file says tenant {in_file!r} and --tenant says "
+                                                             f"{tenant!r}; give one", lines.get("tenant"))])
+        tenant = str(in_file)
+    model = validate_data(data, JobSpec, str(spec), lines)
     job = request("POST", "/api/v1/jobs", json={"spec": model.model_dump(mode="json", exclude_defaults=True), "tenant": tenant})
     if as_json:
         print_json(job)
@@ -61,6 +71,9 @@ def submit(spec: Path = typer.Argument(..., help="Job spec (YAML)."),
                         f"{len(job['replica_ids'])} replicas as jobs {ids} for {job['tenant']}")
         return
     console().print(f"submitted job {job['id']} ({job['name']}) for {job['tenant']}: {job['status']}")
+
+
+WATCH_PLAIN_INTERVAL_S = 2.0  # --watch without a terminal
 
 
 @reports_errors
@@ -77,6 +90,15 @@ def jobs(tenant: str = typer.Option(None), status: str = typer.Option(None), kin
     if not watch:
         console().print(jobs_table(request("GET", "/api/v1/jobs", params=params)))
         return
+    if not sys.stdout.isatty():  # a pipe or a log file: the table again every few seconds, as plain lines
+        try:
+            while True:
+                print(f"-- {time.strftime('%Y-%m-%d %H:%M:%S')}", flush=True)
+                console().print(jobs_table(request("GET", "/api/v1/jobs", params=params)))
+                sys.stdout.flush()
+                time.sleep(WATCH_PLAIN_INTERVAL_S)
+        except KeyboardInterrupt:
+            return
     from rich.live import Live
 
     with Live(jobs_table(request("GET", "/api/v1/jobs", params=params)), console=console(), refresh_per_second=2) as live:

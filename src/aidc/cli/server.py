@@ -34,6 +34,10 @@ def server(
     out.print(f"aidc control plane on http://{settings.host}:{settings.port}  (data in {settings.data_dir}, "
               f"executor {settings.executor}, policy {settings.policy})")
     out.print(f"admin token (first start): {settings.data_dir / 'admin.token'}")
+    if settings.port != 8700 or settings.host not in ("127.0.0.1", "localhost"):
+        out.print(f"for the CLI elsewhere: export AIDC_URL=http://{settings.host}:{settings.port}")
+    if settings.data_dir.resolve() != Path(".aidc").resolve():
+        out.print(f"for the CLI elsewhere: export AIDC_DATA_DIR={settings.data_dir.resolve()}  (or AIDC_TOKEN=...)")
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
 
 
