@@ -121,8 +121,8 @@ class Datacenter:
         return dict(groups)
 
 
-
 MAX_NODES = 200_000  # nodes in one spec: ten times the largest GPU sites of 2026
+
 
 def estimate_node_max_kw(template: NodeTemplate, gpu_tdp_w: float) -> float:
     """The template's max_power_kw, else NODE_MAX_PER_GPU_TDP x GPU TDP (CPU-only: CPU_NODE_MAX_KW)."""

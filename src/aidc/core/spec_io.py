@@ -115,12 +115,23 @@ def _check_shape(text: str, source: str) -> None:
                             "(an alias bomb?)", event.start_mark.line + 1)
 
 
+def _construct(root: yaml.Node | None) -> Any:
+    """The data of a composed document, built from its nodes (the text is not parsed a second time)."""
+    if root is None:
+        return None
+    loader = _UniqueKeyLoader("")
+    try:
+        return loader.construct_document(root)
+    finally:
+        loader.dispose()
+
+
 def parse_yaml(text: str, source: str) -> tuple[Any, LineMap]:
     """YAML text -> (data, line map); malformed, too deep, too large or alias-bomb YAML is a located SpecError."""
     try:
         _check_shape(text, source)
         root = yaml.compose(text, Loader=_UniqueKeyLoader)
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
+        data = _construct(root)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

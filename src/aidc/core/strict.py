@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import re
 import types
 import typing
-import unicodedata
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
@@ -39,19 +40,27 @@ class StrictModel(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_coercion(cls, value: Any, info: ValidationInfo) -> Any:
-        field = cls.model_fields.get(info.field_name or "")
-        if field is None:
-            return value
-        kinds = _kinds(field.annotation)
+        kinds = _field_kinds(cls, info.field_name or "")
         numeric = kinds & {int, float}
         if numeric and not kinds & {str, bool}:
             if isinstance(value, bool) or isinstance(value, str):
                 want = "a whole number" if numeric == {int} else "a number"
                 raise ValueError(f"expected {want}, got {preview(value)}")
         if isinstance(value, str) and str in kinds:
-            allowed = "" if info.field_name == "name" else "\n\t"
-            bad = next((c for c in value if unicodedata.category(c) == "Cc" and c not in allowed), None)
+            bad = (_CONTROL_IN_NAME if info.field_name == "name" else _CONTROL_IN_TEXT).search(value)
             if bad is not None:
-                what = "a NUL byte" if bad == "\0" else f"control character {bad!r}"
-                raise ValueError(f"{what} at position {value.index(bad)}, got {preview(value)}")
+                what = "a NUL byte" if bad.group() == "\0" else f"control character {bad.group()!r}"
+                raise ValueError(f"{what} at position {bad.start()}, got {preview(value)}")
         return value
+
+
+# Unicode category Cc is exactly U+0000-U+001F and U+007F-U+009F; free text may hold tabs and newlines
+_CONTROL_IN_NAME = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+@functools.lru_cache(maxsize=None)
+def _field_kinds(model: type[BaseModel], name: str) -> frozenset[type]:
+    """The plain types a model's field allows, worked out once per model and field (validation is a hot path)."""
+    field = model.model_fields.get(name)
+    return frozenset(_kinds(field.annotation)) if field is not None else frozenset()

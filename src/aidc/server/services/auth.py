@@ -151,10 +151,10 @@ def revoke_token(session: Session, *, actor: Principal, token_id: int) -> TokenM
     row = session.get(TokenModel, token_id)
     if row is None or (row.user_id != actor.user_id and actor.role != Role.ADMIN):
         raise NotFound(f"no token {token_id}")
-    if row.revoked_s is None and _working_admin_tokens(session, time.time()) == [row.id]:
-        raise Conflict(f"token {token_id} is the last working admin token: revoking it would lock every admin out; "
-                       "create another admin token first (POST /api/v1/tokens, or `aidc tokens create`)")
     if row.revoked_s is None:
+        if _working_admin_tokens(session, time.time()) == [row.id]:
+            raise Conflict(f"token {token_id} is the last working admin token: revoking it would lock every admin "
+                           "out; create another admin token first (POST /api/v1/tokens, or `aidc tokens create`)")
         row.revoked_s = time.time()
         events.record(session, entity="token", entity_id=row.id, actor=actor.user, reason="revoked")
     session.commit()

@@ -72,6 +72,7 @@ class TenantLimits:
             b.tokens -= cost
 
     def _pending_count(self, session: Session, tenant_id: int) -> int:
+        from aidc.core.status import JobStatus
         from aidc.server.models import JobModel
 
         now = time.monotonic()
@@ -80,7 +81,7 @@ class TenantLimits:
         if now - at < PENDING_RECOUNT_S:
             return count
         count = int(session.scalar(select(func.count()).select_from(JobModel).where(
-            JobModel.tenant_id == tenant_id, JobModel.status == "pending")) or 0)
+            JobModel.tenant_id == tenant_id, JobModel.status == JobStatus.PENDING.value)) or 0)
         with self._lock:
             self._pending[tenant_id] = (now, count)
         return count
