@@ -3,6 +3,7 @@
     python benchmarks/sim_fidelity.py                    # peers' figures, then the no-oracle policies at x4
     python benchmarks/sim_fidelity.py --only no_oracle   # gittins / psrtf / oracle SRTF vs Tiresias, x4
     python benchmarks/sim_fidelity.py --only information # SRTF on estimates of a given quality, x4, week by week
+    python benchmarks/sim_fidelity.py --only rolling     # options chosen on past weeks only, scored on the next (x4)
 
 Peer figures are copied from ../shared/traces/README.md (Helios artifact on the whole 2017-10/11
 file at default sizes and at x4 load; Lucid simulator on the first week at x4 load). Each of our
@@ -43,7 +44,7 @@ def main() -> None:
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=("peers", "no_oracle", "information"), help="run one part (default: peers, no_oracle)")
+    ap.add_argument("--only", choices=("peers", "no_oracle", "information", "rolling"), help="run one part (default: peers, no_oracle)")
     only = ap.parse_args().only
     from aidc.sim.cluster import load_cluster
     from aidc.sim.engine import SimConfig, simulate
@@ -59,6 +60,9 @@ def main() -> None:
     out, worst = {}, {}
     if only == "information":
         print(json.dumps(information(trace, load_cluster(PHILLY / "philly_vc_nodes.csv", scale_nodes=0.25)), indent=2))
+        return
+    if only == "rolling":
+        print(json.dumps(rolling(trace, load_cluster(PHILLY / "philly_vc_nodes.csv", scale_nodes=0.25)), indent=2))
         return
     for (window, scale, overheads, target), peers in (PEERS.items() if only in (None, "peers") else ()):
         cluster = load_cluster(PHILLY / "philly_vc_nodes.csv", scale_nodes=scale)
@@ -121,6 +125,7 @@ def _change_pct(value: float, base: float) -> float:
 def _versus_tiresias(trace, cluster) -> dict:  # noqa: ANN001
     from aidc.sim.bounds import jct_lower_bound
     from aidc.sim.engine import SimConfig, simulate
+    from aidc.sim.gap import oracle_gap_share
     from aidc.sim.metrics import summary
 
     runs = {name: summary(simulate(trace, cluster, SimConfig(policy=pol, restart_overhead="lucid", estimator=est)))
@@ -133,9 +138,74 @@ def _versus_tiresias(trace, cluster) -> dict:  # noqa: ANN001
         row[n]["p99_jct_vs_tiresias_pct"] = _change_pct(runs[n]["p99_jct_s"], t["p99_jct_s"])
     bound = jct_lower_bound(trace, cluster)
     row["lower_bound"] = {"avg_jct_s": round(bound.avg_jct_s), "max_gain_pct": bound.max_gain_pct(t["avg_jct_s"])}
+    o = runs["srtf_oracle"]["avg_jct_s"]
+    for n in ("psrtf", "gittins", "srtf_oracle"):  # share of the Tiresias-to-oracle gap (aidc.sim.gap)
+        share = oracle_gap_share(runs[n]["avg_jct_s"], t["avg_jct_s"], o)
+        row[n]["oracle_gap_share"] = None if share is None else round(share, 3)
+    bound_share = oracle_gap_share(bound.avg_jct_s, t["avg_jct_s"], o)
+    row["lower_bound"]["oracle_gap_share"] = None if bound_share is None else round(bound_share, 3)
     row["_feasible"] = row["lower_bound"]["max_gain_pct"] >= 20
     row["_met"] = row["gittins"]["avg_jct_vs_tiresias_pct"] <= -20 and row["gittins"]["p99_jct_vs_tiresias_pct"] <= 0
     return row
+
+
+CANDIDATES = {  # name -> (policy, options): what rolling-origin tuning may choose among (no oracle in any)
+    "gittins": ("gittins", {}),
+    "gittins_th300": ("gittins", {"thresholds_gpu_s": (300.0, 18_000.0)}),
+    "gittins_hyst0": ("gittins", {"hysteresis_s": 0.0}),
+    "gittins_hyst1800": ("gittins", {"hysteresis_s": 1800.0}),
+    "gittins_reindex": ("gittins", {"reindex_running": True}),
+    "psrtf": ("psrtf", {}),
+}
+
+
+def rolling(trace, cluster) -> dict:  # noqa: ANN001
+    """Rolling origin at x4 (Lucid overheads): each week is scored with the candidate whose past weeks
+    went best (mean share of the oracle gap, less 0.5 per window with p99 worse than Tiresias), never
+    with what the scored week itself would have taught; week 1 gets the defaults. Then the same for the
+    two months: October with the defaults, November with what October taught. Every candidate's share
+    on every window is printed too, so any other choice rule can be checked from this output."""
+    from aidc.sim.gap import Scored, rolling_origin
+    from aidc.sim.runner import parse_when
+
+    nov = parse_when("2017-11-01", trace)
+    windows = dict(_weeks(trace)) | {"october": trace.window(None, nov), "november": trace.window(nov, None)}
+    runs = {"tiresias": ("tiresias", "oracle", {}), "srtf": ("srtf", "oracle", {})}
+    runs |= {n: (p, "history", o) for n, (p, o) in CANDIDATES.items()}
+    done = _replay_all(windows, cluster, runs)  # every (window, run) once, on every core
+
+    def score(window: str, candidate: str) -> Scored:
+        base, oracle, got = done[window, "tiresias"], done[window, "srtf"], done[window, candidate]
+        return Scored(got["avg_jct_s"], got["p99_jct_s"], base["avg_jct_s"], base["p99_jct_s"], oracle["avg_jct_s"])
+
+    weeks = [w for w in windows if w.startswith("week")]
+    return {"candidates": {n: {"policy": p, "options": o} for n, (p, o) in CANDIDATES.items()},
+            "weeks": rolling_origin(weeks, list(CANDIDATES), score, default="gittins").as_dict(),
+            "months": rolling_origin(["october", "november"], list(CANDIDATES), score, default="gittins").as_dict()}
+
+
+_JOBS: dict = {}  # what the forked replay workers read (windows, cluster, runs)
+
+
+def _replay_one(key: tuple[str, str]) -> tuple[tuple[str, str], dict]:
+    from aidc.sim.engine import SimConfig, simulate
+    from aidc.sim.metrics import summary
+
+    window, name = key
+    policy, est, params = _JOBS["runs"][name]
+    cfg = SimConfig(policy=policy, restart_overhead="lucid", estimator=est, policy_params=params)
+    return key, summary(simulate(_JOBS["windows"][window], _JOBS["cluster"], cfg))
+
+
+def _replay_all(windows: dict, cluster, runs: dict) -> dict:  # noqa: ANN001
+    """{(window, run name): summary} for every pair, replayed in forked processes (one per core)."""
+    import multiprocessing as mp
+    import os
+
+    _JOBS.update(windows=windows, cluster=cluster, runs=runs)
+    keys = [(w, n) for w in windows for n in runs]
+    with mp.get_context("fork").Pool(max(1, min(len(keys), os.cpu_count() or 1))) as pool:
+        return dict(pool.imap_unordered(_replay_one, keys))
 
 
 QUALITIES = (0.68, 0.8, 0.9)  # log-correlation of the estimates with the truth; 0.68 is what History reaches

@@ -117,3 +117,27 @@ def test_json_is_valid_when_no_job_ran_and_skips_are_reported(tmp_path: Path) ->
     assert (data["jobs"], data["never_started"], data["skipped_rows"], data["avg_jct_s"]) == (0, 1, 1, None)
     text = aidc("run", "--trace", str(trace), "--cluster", str(DATA / "tiny_vcs.csv"), "--skip-bad-rows")
     assert "1 bad trace row(s) skipped" in text.stdout and "1 job(s) never started" in text.stdout
+
+
+def test_compare_oracle_gap_adds_references_and_shares() -> None:
+    r = aidc("compare", "--trace", str(SLICE), "--cluster", str(SITE), "--isolate", "--scale-nodes", "0.25",
+             "--policies", "fifo,gittins", "--oracle-gap", "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    gap = data.pop("_oracle_gap")
+    assert set(data) == {"fifo", "gittins", "tiresias", "srtf"}  # the references were added
+    assert gap["baseline_avg_jct_s"] == round(data["tiresias"]["avg_jct_s"], 1)
+    shares = gap["shares"]
+    assert shares["tiresias"] == 0 and shares["srtf"] == 1
+    t, o = data["tiresias"]["avg_jct_s"], data["srtf"]["avg_jct_s"]
+    assert abs(shares["fifo"] - (t - data["fifo"]["avg_jct_s"]) / (t - o)) < 1e-3
+    assert shares["fifo"] < 0  # FIFO does worse than Tiresias at x4
+    assert gap["lower_bound_share"] >= 1  # the bound is at or below the oracle
+
+
+def test_compare_table_shows_gap_share_with_both_references() -> None:
+    r = aidc("compare", "--trace", str(SLICE), "--cluster", str(SITE), "--isolate", "--scale-nodes", "0.25",
+             "--policies", "tiresias,srtf,sjf")
+    assert r.returncode == 0, r.stderr
+    assert "gap share" in r.stdout
+    assert "1.00" in r.stdout and "0.00" in r.stdout

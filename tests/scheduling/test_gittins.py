@@ -82,3 +82,27 @@ def test_memoized_running_keys_equal_the_plain_ones(reindex: bool) -> None:
                 g = max(r.gpus, 1)
                 expect = max(pol.running_key(r, r.started_s) - g * (now - r.started_s), -pol.hysteresis_s * g)
                 assert k == pytest.approx(expect)
+
+
+def test_starve_after_puts_a_passed_over_job_first() -> None:
+    # a long job waiting 2 days behind a stream of short ones: by default the short one starts; with a
+    # bound of 1 day on being passed over, the long one does (and keeps its place once it runs)
+    old = PendingJob(1, 1, 0.0, duration_estimate_s=90_000.0, runtime_samples_s=(90_000.0,) * 4)
+    new = PendingJob(2, 1, 172_000.0, duration_estimate_s=60.0, runtime_samples_s=(60.0,) * 4)
+    snap = ClusterSnapshot(172_800.0, (node(1),), pending=(old, new))
+    assert [p.job_id for p in schedule(snap, policy=Gittins()).to_start] == [2]
+    assert [p.job_id for p in schedule(snap, policy=Gittins(starve_after_s=86_400.0)).to_start] == [1]
+    # started after waiting 2 days: a fresh short job does not preempt it
+    run = RunningJob(1, 1, 0.0, 172_800.0, (("n0", 1),), remaining_at_start_s=90_000.0, runtime_samples_s=(90_000.0,) * 4)
+    later = PendingJob(3, 1, 172_900.0, duration_estimate_s=60.0, runtime_samples_s=(60.0,) * 4)
+    snap = ClusterSnapshot(173_000.0, (node(0, gpus=1),), pending=(later,), running=(run,))
+    assert schedule(snap, policy=Gittins()).to_preempt == (1,)
+    assert schedule(snap, policy=Gittins(starve_after_s=86_400.0)).to_preempt == ()
+
+
+def test_starve_after_asks_to_decide_again_when_a_job_crosses_the_bound() -> None:
+    waiting = PendingJob(1, 1, 100.0, duration_estimate_s=90_000.0, runtime_samples_s=(90_000.0,) * 4)
+    busy = RunningJob(2, 1, 0.0, 0.0, (("n0", 1),), remaining_at_start_s=50.0, runtime_samples_s=(50.0,) * 4)
+    snap = ClusterSnapshot(1_000.0, (node(0, gpus=1),), pending=(waiting,), running=(busy,))
+    assert schedule(snap, policy=Gittins()).recheck_at_s is None
+    assert schedule(snap, policy=Gittins(starve_after_s=3_600.0)).recheck_at_s == 3_700.0

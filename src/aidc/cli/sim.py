@@ -178,8 +178,13 @@ def compare(
     quota: Optional[list[str]] = QUOTA, skip_bad_rows: bool = SKIP_BAD,
     as_json: bool = JSON, plot: Optional[str] = PLOT, progress: Optional[bool] = PROGRESS,
     bound: bool = typer.Option(False, "--bound", help="With --json: add `_lower_bound`, the average JCT no policy can beat."),
+    oracle_gap: bool = typer.Option(False, "--oracle-gap", help="Add tiresias and srtf (on true durations) if missing, and "
+                                    "report each policy's share of the gap between them (`_oracle_gap` in --json)."),
 ) -> None:
-    """Replay one trace under several policies: one table, and JCT CDFs and utilization/queue curves."""
+    """Replay one trace under several policies: one table, and JCT CDFs and utilization/queue curves.
+
+    With tiresias and srtf among the policies (or --oracle-gap), a "gap share" column says how much of
+    what perfect knowledge of run times gains over Tiresias each policy captures (1 = all, 0 = none)."""
     _compare(**locals())
 
 
@@ -189,12 +194,15 @@ def _compare(**o) -> None:  # noqa: ANN003
     from aidc.core.errors import AidcError
     from aidc.scheduling import get_policy
     from aidc.sim.bounds import jct_lower_bound
+    from aidc.sim.gap import BASELINE, ORACLE, oracle_gap_report
     from aidc.sim.metrics import summary
     from aidc.sim.report import plot, table
 
     names = [p.strip() for p in o["policies"].split(",") if p.strip()]
     if not names:
         raise AidcError("--policies: give at least one policy name")
+    if o["oracle_gap"]:
+        names += [n for n in (BASELINE, ORACLE) if n not in names]
     for n in names:
         get_policy(n)  # unknown names fail before any replay
     sc = _scenario(o["trace"], o["fmt"], o["cluster"], o["scale_nodes"], o["start"], o["end"], o["isolate"],
@@ -203,19 +211,25 @@ def _compare(**o) -> None:  # noqa: ANN003
     results = {}
     with _Progress(_show_progress(o["progress"], len(sc.trace) * len(names)), "replaying") as bar:
         for n in names:
-            results[n] = sc.run(n, on_progress=bar.callback())
+            # the oracle reference runs on true durations whatever --estimates says
+            over = {"estimator": "oracle"} if n == ORACLE and BASELINE in names else {}
+            results[n] = sc.run(n, on_progress=bar.callback(), **over)
     rows = {n: summary(r) for n, r in results.items()}
+    lower = jct_lower_bound(sc.trace, sc.cluster)
+    gap = oracle_gap_report(rows, lower.avg_jct_s if lower.jobs else None)
     if o["plot"]:
         plot(results, o["plot"], title=f"{len(sc.trace):,} jobs on {sc.cluster.gpus:,} GPUs")
     if o["as_json"]:
         extra = {"_skipped_rows": len(sc.trace.skipped)} if sc.trace.skipped else {}
         if o["bound"]:
-            extra["_lower_bound"] = jct_lower_bound(sc.trace, sc.cluster).as_dict()
+            extra["_lower_bound"] = lower.as_dict()
+        if gap:
+            extra["_oracle_gap"] = gap
         print_json({**rows, **extra})
         return
     con = console()
     con.print(table(rows, title=f"{len(sc.trace):,} jobs on {sc.cluster.gpus:,} GPUs ({sc.cluster.source})",
-                    bound=jct_lower_bound(sc.trace, sc.cluster)))
+                    bound=lower, shares=gap.get("shares") if gap else None))
     _say_skipped(con, sc.trace.skipped)
 
 

@@ -28,7 +28,7 @@ check identity, so they never confuse two of them: the plan is a pure function o
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import accumulate
 
 from aidc.scheduling.placement import FreeState, Placer
@@ -91,6 +91,7 @@ class Gittins:
     hysteresis_s: float = 600.0  # a waiting job must beat a running one by this much (x GPUs)
     by_gpu_time: bool = True
     reindex_running: bool = False  # True: re-derive a running job's index as it runs (textbook Gittins)
+    starve_after_s: float | None = None  # a job passed over this long (waiting, not served) goes first
     name: str = "gittins"
     preemptive: bool = True
 
@@ -183,17 +184,35 @@ class Gittins:
         pending = list(snap.pending)
         keys = self._pending_keys(pending)
         th = tuple(sorted(self.thresholds_gpu_s))  # queue = how many thresholds the service exceeds
-        if _fits_without_preemption(snap, state):  # nobody is preempted: order only the pending jobs
-            order = [pending[k[-1]] for k in sorted(zip([bisect.bisect_left(th, p.attained_gpu_s) for p in pending], keys,
-                                                        [p.submit_s for p in pending], range(len(pending))))]
-            return ordered_pass(snap, placer, order, blocking=False, name=self.name, state=state)
         now = snap.now_s
+        pq = [bisect.bisect_left(th, p.attained_gpu_s) for p in pending]
+        cut = None if self.starve_after_s is None else now - self.starve_after_s
+        if cut is not None:  # passed over: submitted before the cut by more than the service received
+            pq = [-1 if p.submit_s + p.attained_gpu_s / max(p.gpus, 1) < cut else q for q, p in zip(pq, pending)]
+        if _fits_without_preemption(snap, state):  # nobody is preempted: order only the pending jobs
+            order = [pending[k[-1]] for k in sorted(zip(pq, keys, [p.submit_s for p in pending], range(len(pending))))]
+            return self._recheck(ordered_pass(snap, placer, order, blocking=False, name=self.name, state=state), pending, pq)
         running = list(snap.running)
-        pkeys = [(bisect.bisect_left(th, p.attained_gpu_s), key, p.submit_s, 1, i)
-                 for i, (key, p) in enumerate(zip(keys, pending))]
-        rkeys = [(bisect.bisect_left(th, _attained(r, now)), key, r.submit_s, 0, i)
-                 for i, (key, r) in enumerate(zip(self._running_keys(running, now), running))]
-        return rank_pass_split(snap, placer, pending, pkeys, running, rkeys, name=self.name)
+        pkeys = [(q, key, p.submit_s, 1, i) for i, (q, key, p) in enumerate(zip(pq, keys, pending))]
+        rq = [bisect.bisect_left(th, _attained(r, now)) for r in running]
+        if cut is not None:
+            # a running job's passed-over time stopped growing when it (re)started: keep it first
+            rq = [-1 if r.submit_s + r.attained_at_start_gpu_s / max(r.gpus, 1) < r.started_s - self.starve_after_s else q
+                  for q, r in zip(rq, running)]
+        rkeys = [(q, key, r.submit_s, 0, i) for i, (q, key, r) in enumerate(zip(rq, self._running_keys(running, now), running))]
+        return self._recheck(rank_pass_split(snap, placer, pending, pkeys, running, rkeys, name=self.name), pending, pq)
+
+    def _recheck(self, plan: SchedulingPlan, pending: list[PendingJob], queues: list[int]) -> SchedulingPlan:
+        """With `starve_after_s`: decide again when the next waiting job crosses the bound, event or not."""
+        if self.starve_after_s is None:
+            return plan
+        started = {p.job_id for p in plan.to_start}
+        cross = [p.submit_s + p.attained_gpu_s / max(p.gpus, 1) + self.starve_after_s
+                 for p, q in zip(pending, queues) if q >= 0 and p.job_id not in started]
+        if not cross:
+            return plan
+        at = min(cross)
+        return replace(plan, recheck_at_s=at if plan.recheck_at_s is None else min(at, plan.recheck_at_s))
 
 
 _PENDING_MEMO: dict[int, tuple[PendingJob, Gittins, float]] = {}

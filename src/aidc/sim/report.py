@@ -22,8 +22,10 @@ COLUMNS = [  # (summary key, header, format)
 ]
 
 
-def table(rows: dict[str, dict], title: str = "", bound: JctBound | None = None):  # -> rich.table.Table
-    """One row per policy; with `bound`, a caption saying how low any policy could take the average JCT."""
+def table(rows: dict[str, dict], title: str = "", bound: JctBound | None = None,
+          shares: dict[str, float | None] | None = None):  # -> rich.table.Table
+    """One row per policy; with `bound`, a caption saying how low any policy could take the average JCT;
+    with `shares`, a column of each policy's share of the Tiresias-to-oracle gap ("-" where too small)."""
     from rich.table import Table
 
     caption = None
@@ -35,8 +37,14 @@ def table(rows: dict[str, dict], title: str = "", bound: JctBound | None = None)
     t.add_column("policy", style="bold")
     for _, head, _ in COLUMNS:
         t.add_column(head, justify="right")
+    if shares:
+        t.add_column("gap share", justify="right")
     for name, s in rows.items():
-        t.add_row(name, *[fmt.format(s[key]) for key, _, fmt in COLUMNS])
+        cells = [fmt.format(s[key]) for key, _, fmt in COLUMNS]
+        if shares:
+            share = shares.get(name)
+            cells.append("-" if share is None else f"{share:.2f}")
+        t.add_row(name, *cells)
     return t
 
 

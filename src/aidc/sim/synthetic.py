@@ -24,3 +24,35 @@ def synthetic_trace(n_jobs: int, cluster_gpus: int, *, load: float = 0.7, median
     jobs = [SimJob(i, float(s), float(d), int(g), names[w]) for i, (s, d, g, w) in enumerate(zip(submit, dur, gpus, who))]
     return Trace(jobs, f"synthetic({n_jobs} jobs, load {load})", "t=0 at the first submit",
                  sorted(n for n in names if n is not None))
+
+
+def synthetic_history(n_jobs: int, *, users: int = 24, tenants: int = 4, seed: int = 0, span_s: float = 30 * 86400):
+    """A control-plane job history whose run times depend on who runs what (for the run-time predictor).
+
+    Each user has a few kinds of job (a name, a command, a GPU count and a typical run time spread over
+    four orders of magnitude); a run lasts its kind's typical time x lognormal(0, 0.35). Users ask for
+    their run time as people do (Tsafrir et al. 2007): most round the truth up, 1-10x, to the next
+    hour; a quarter give none. Tenants mix many users and kinds, so (tenant, GPUs) alone is a poor
+    guide. Returns JobRecords in submit order, each with its run time.
+    """
+    from aidc.scheduling.predictor import JobRecord
+
+    rng = np.random.default_rng(seed)
+    kinds = []
+    for u in range(users):
+        for k in range(int(rng.integers(2, 6))):
+            gpus = int(rng.choice([1, 1, 1, 2, 4, 8]))
+            typical_s = float(np.exp(rng.uniform(np.log(60), np.log(2 * 86400))))
+            kinds.append((f"user{u}", f"team{u % tenants}", f"{['train', 'eval', 'prep', 'sweep', 'serve'][k]}-{u}",
+                          f"python {['train', 'eval', 'prep', 'sweep', 'serve'][k]}.py --config c{u}.yaml", gpus, typical_s))
+    shy = set(rng.choice(users, size=users // 4, replace=False).tolist())
+    submit = np.sort(rng.uniform(0, span_s, n_jobs))
+    out = []
+    for t in submit:
+        user, tenant, name, command, gpus, typical_s = kinds[int(rng.integers(len(kinds)))]
+        run_s = float(np.clip(typical_s * rng.lognormal(0.0, 0.35), 10, 7 * 86400))
+        asked = None if int(user[4:]) in shy else float(np.ceil(run_s * rng.uniform(1, 10) / 3600) * 3600)
+        out.append(JobRecord(submit_s=float(t), gpus=gpus, user=user, tenant=tenant, name=name,
+                             command=f"{command} --seed {int(rng.integers(1000))}", requested_s=asked,
+                             max_runtime_s=7 * 86400.0, gpu_model="A100", runtime_s=run_s))
+    return out
