@@ -52,6 +52,9 @@ def test_submit_follow_and_inspect_through_the_cli(server: Server, tmp_path: Pat
     assert nodes[0]["name"] == "local-n01" and nodes[0]["gpus"] == 4
     usage = json.loads(server.aidc("usage", "--json").stdout)
     assert usage[0]["tenant"] == "default" and usage[0]["gpu_hours"] > 0
+    pred = json.loads(server.aidc("predictor", "--json").stdout)
+    assert pred["enabled"] and not pred["ready"] and pred["min_jobs"] == 30
+    assert "learning" in server.aidc("predictor").stdout
 
 
 def test_cli_errors_are_clear(server: Server, tmp_path: Path) -> None:

@@ -137,6 +137,17 @@ def test_easy_backfills_only_what_does_not_delay_the_head() -> None:
     assert "reserved to start by t=100s" in plan.reasons(snap)[1]
 
 
+def test_easy_shortest_backfills_the_shortest_candidate_first() -> None:
+    # 4 GPUs free until the head's reservation at 100; two 4-GPU candidates that both end in time
+    run = (RunningJob(7, 4, 0.0, 0.0, (("n0", 4),), remaining_at_start_s=100.0),)
+    pending = (pend(1, 8, dur=50), pend(2, 4, dur=90), pend(3, 4, dur=20))
+    snap = ClusterSnapshot(0.0, nodes(4), pending=pending, running=run)
+    assert [p.job_id for p in schedule(snap, policy="easy").to_start] == [2]  # queue order
+    assert [p.job_id for p in schedule(snap, policy=get_policy("easy", backfill_order="shortest")).to_start] == [3]
+    with pytest.raises(ValueError, match="backfill_order"):
+        get_policy("easy", backfill_order="longest")
+
+
 def test_fairshare_lends_idle_gpus_and_reclaims_them() -> None:
     quotas = (Quota("a", 8), Quota("b", 8))
     lend = ClusterSnapshot(0.0, nodes(8, 8), pending=(pend(1, 8, tenant="a"), pend(2, 8, tenant="a")), quotas=quotas)
@@ -182,3 +193,17 @@ def test_power_aware_skips_racks_without_headroom() -> None:
     assert plan.to_start[0].nodes == (("n1", 8),)
     tight = dataclasses.replace(snap, power_budgets_kw=(("r0", 4.0), ("r1", 10.0), ("f", 6.0)))
     assert schedule(tight, policy="fifo", placement="power").to_start == ()
+
+
+def test_easy_expects_an_overdue_job_to_run_on_by_its_distribution() -> None:
+    # job 7 was predicted 100 s and has run 200 s: by its samples (100, 150, 400, 1,000 s) it should
+    # still run (400 + 1,000) / 2 - 200 = 500 s, so the head's reservation is at t=700, and a 300-s
+    # job may backfill; with no samples the estimate says it ends now, and nothing may
+    samples = (100.0, 150.0, 400.0, 1_000.0)
+    run = RunningJob(7, 4, 0.0, 0.0, (("n0", 4),), remaining_at_start_s=100.0, runtime_samples_s=samples)
+    pending = (pend(1, 8, dur=50), pend(2, 4, dur=300))
+    snap = ClusterSnapshot(200.0, nodes(4), pending=pending, running=(run,))
+    plan = schedule(snap, policy="easy")
+    assert [p.job_id for p in plan.to_start] == [2] and "by t=700s" in plan.reasons(snap)[1]
+    bare = dataclasses.replace(run, runtime_samples_s=())
+    assert schedule(dataclasses.replace(snap, running=(bare,)), policy="easy").to_start == ()

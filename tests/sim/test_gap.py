@@ -62,3 +62,24 @@ def test_rolling_origin_never_chooses_on_the_window_it_scores() -> None:
     assert sorted(calls) == sorted(table)  # every pair replayed exactly once
     summary = res.as_dict()
     assert summary["worst_share"] == pytest.approx(0.1) and summary["windows_p99_worse"] == 0
+
+
+def test_the_twin_replays_the_live_predictor() -> None:
+    """`--estimates predictor`: trained online on finished jobs, it beats the (tenant, GPUs) history on a
+    history whose run times depend on who runs what."""
+    import numpy as np
+
+    from aidc.sim.cluster import vc_table
+    from aidc.sim.engine import SimConfig, simulate
+    from aidc.sim.jobs import SimJob, Trace
+    from aidc.sim.synthetic import synthetic_history
+
+    history = synthetic_history(1200, seed=4)
+    cluster = vc_table([("pool", 6)], isolate=False)
+    errors = {}
+    for est in ("history", "predictor"):
+        jobs = [SimJob(i, r.submit_s, r.runtime_s, r.gpus, r.tenant, user=r.user, name=r.name) for i, r in enumerate(history)]
+        simulate(Trace(jobs), cluster, SimConfig(policy="sjf", estimator=est))
+        late = jobs[600:]  # after the first fits
+        errors[est] = float(np.median([abs(math.log(j.estimate_s / j.duration_s)) for j in late]))
+    assert errors["predictor"] < 0.5 * errors["history"], errors

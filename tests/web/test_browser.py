@@ -91,6 +91,17 @@ def test_pending_job_shows_why_it_waits(chromium, site: Site) -> None:  # noqa: 
     page.close()
 
 
+def test_jobs_page_says_what_the_runtime_predictor_knows(chromium, site: Site) -> None:  # noqa: ANN001
+    status = site.call("GET", "/api/v1/predictor").json()
+    assert status["enabled"] and not status["ready"]  # a fresh site has too few finished jobs to learn from
+    page = signed_in(chromium, site)
+    page.goto(f"{site.url}/ui/#/jobs")
+    text = page.wait_for_selector("#predictor").inner_text()
+    assert "learning" in text and f"starts at {status['min_jobs']}" in text
+    assert not page.errors, page.errors
+    page.close()
+
+
 def test_submit_and_cancel_from_the_page_reach_the_api(chromium, site: Site) -> None:  # noqa: ANN001
     page = signed_in(chromium, site)
     page.goto(f"{site.url}/ui/#/jobs")

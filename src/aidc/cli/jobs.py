@@ -189,7 +189,41 @@ def requeue(job_id: int, reason: str = typer.Option("", help="Recorded in the jo
     console().print(f"job {job_id}: {job['status']}")
 
 
+@reports_errors
+def predictor(as_json: bool = JsonOpt) -> None:
+    """The run-time predictor: is it learning, and how wrong was it on held-out finished jobs."""
+    from rich.table import Table
+
+    from aidc.cli.client import request
+
+    st = request("GET", "/api/v1/predictor")
+    if as_json:
+        print_json(st)
+        return
+    out = console()
+    if not st.get("enabled"):
+        out.print("run-time predictor: off (AIDC_RUNTIME_PREDICTOR=false on the server)")
+        return
+    acc = st["accuracy"]
+    if not st["available"] or not st["ready"]:
+        why = "scikit-learn is not installed on the server" if not st["available"] else \
+            f"learning: {acc['jobs']} finished jobs, it starts at {st['min_jobs']}"
+        out.print(f"run-time predictor: {why}")
+        return
+    t = Table(title=f"run-time predictor: trained on {acc['jobs']:,} finished jobs, scored on the latest {acc['scored']:,}")
+    for col in ("estimate", "median abs error s", "within 2x"):
+        t.add_column(col, justify="right" if col != "estimate" else "left")
+    pct = lambda v: "-" if v is None else f"{v:.0%}"  # noqa: E731
+    num = lambda v: "-" if v is None else f"{v:,.0f}"  # noqa: E731
+    t.add_row("predictor", num(acc["median_abs_error_s"]), pct(acc["within_2x"]))
+    t.add_row("tenant + GPUs history", num(acc["baseline_median_abs_error_s"]), pct(acc["baseline_within_2x"]))
+    if acc["user_estimate_jobs"]:
+        t.add_row(f"users' estimates ({acc['user_estimate_jobs']} jobs)", num(acc["user_estimate_median_abs_error_s"]), "")
+    out.print(t)
+
+
 def register(app: typer.Typer) -> None:
     app.command("submit")(submit)
+    app.command("predictor")(predictor)
     app.command("jobs")(jobs)
     app.add_typer(job_app, name="job")

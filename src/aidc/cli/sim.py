@@ -32,7 +32,7 @@ SKIP_BAD = typer.Option(False, "--skip-bad-rows", help="Leave out trace rows tha
 START = typer.Option(None, "--from", help="Only jobs submitted from this date or second of the trace.")
 END = typer.Option(None, "--to", help="... and before this one (e.g. --from 2017-10-01 --to 2017-10-08).")
 OVERHEAD = typer.Option("helios", "--restart-overhead", help="After a preemption: helios (7/30/60 s), lucid (40/60 s), none, or seconds.")
-ESTIMATES = typer.Option("auto", "--estimates", help="Durations the scheduler is told: oracle (true), history (predicted), auto (history for psrtf and gittins, else oracle).")
+ESTIMATES = typer.Option("auto", "--estimates", help="Durations the scheduler is told: oracle (true), history ((tenant, GPUs) history), predictor (the control plane's run-time model, trained online), auto (history for psrtf and gittins, else oracle).")
 ISOLATE = typer.Option(None, "--isolate/--shared", help="Tenants' nodes as isolated partitions (default: yes for a VC table, no for a spec).")
 MTBF = typer.Option(0.0, "--mtbf-h", help="Node mean time between failures, hours (0 = no failures).")
 MTTR = typer.Option(4.0, "--mttr-h", help="Node mean time to repair, hours.")

@@ -125,6 +125,14 @@ def _errors(pred: np.ndarray, true: np.ndarray) -> tuple[float | None, float | N
     return float(np.median(np.abs(p - t))), float(np.mean(np.abs(np.log(np.maximum(p, 1)) - np.log(np.maximum(t, 1))) <= math.log(2)))
 
 
+def _blank(x: np.ndarray, dead: np.ndarray | None) -> np.ndarray:
+    if dead is None or not dead.any():
+        return x
+    x = x.copy()
+    x[:, dead] = 0.0
+    return x
+
+
 @dataclass
 class RuntimePredictor:
     """Fit on finished jobs (`fit`), then `predict` run times of waiting ones; None where it cannot."""
@@ -137,6 +145,7 @@ class RuntimePredictor:
     models: dict[str, int] = field(default_factory=dict, repr=False)  # GPU model -> category code
     error_quantiles: tuple[float, ...] = ()  # held-out log errors (true - predicted), ascending
     accuracy: Accuracy = field(default_factory=Accuracy)
+    _dead: np.ndarray | None = field(default=None, repr=False)  # feature columns blanked (no value in training)
 
     def _row(self, job: JobRecord, stats: _KeyStats) -> list[float]:
         row = [_log(job.requested_s), _log(job.max_runtime_s), math.log(max(job.gpus, 1)),
@@ -184,13 +193,19 @@ class RuntimePredictor:
         y = np.log(np.maximum([j.runtime_s for j in history], 1.0))
         cut = int(len(history) * (1 - HOLDOUT))
         if cut >= self.min_jobs and len(history) - cut >= 10:
-            held = self._new_model().fit(x[:cut], y[:cut])
-            pred_log = held.predict(x[cut:])
+            held, dead = self._fit_model(x[:cut], y[:cut])
+            pred_log = held.predict(_blank(x[cut:], dead))
             self._score(history[cut:], x[cut:], np.exp(pred_log))
             self.error_quantiles = tuple(np.quantile(y[cut:] - pred_log, np.linspace(0.03, 0.97, ERROR_QUANTILES)))
-        self.model = self._new_model().fit(x, y)
+        self.model, self._dead = self._fit_model(x, y)
         self.stats = stats
         return self.accuracy
+
+    def _fit_model(self, x: np.ndarray, y: np.ndarray):  # noqa: ANN202
+        """The trees on x; a column with no value at all in training (say, nobody gave an estimate) is
+        blanked to 0 there and at prediction, as the binner needs one value per feature."""
+        dead = np.isnan(x).all(axis=0)
+        return self._new_model().fit(_blank(x, dead), y), dead
 
     def _score(self, held: Sequence[JobRecord], x: np.ndarray, pred: np.ndarray) -> None:
         true = np.array([j.runtime_s for j in held], dtype=float)
@@ -212,7 +227,7 @@ class RuntimePredictor:
         if self.model is None or not jobs:
             return [None] * len(jobs)
         x = np.asarray([self._row(j, self.stats) for j in jobs], dtype=float)
-        out = np.exp(self.model.predict(x))
+        out = np.exp(self.model.predict(_blank(x, self._dead)))
         return [float(max(1.0, v)) for v in out]
 
     def samples_for(self, predicted_s: float) -> tuple[float, ...]:

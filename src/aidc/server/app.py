@@ -111,9 +111,12 @@ def startup(app: FastAPI, settings: Settings) -> None:
     if hasattr(app.state.executor, "describe_isolation"):
         log.warning("%s", app.state.executor.describe_isolation())
     app.state.monitor = HealthMonitor(rules=settings.health_rules())
+    from aidc.server.services.predictor import LivePredictor
+
+    app.state.predictor = LivePredictor(refit_s=settings.predictor_refit_s) if settings.runtime_predictor else None
     scheduler = Scheduler(executor=app.state.executor, jobs_dir=settings.jobs_dir, policy=settings.policy,
                           placement=settings.placement, isolate_tenants=settings.isolate_tenants,
-                          health=app.state.monitor, server_url=settings.server_url)
+                          health=app.state.monitor, server_url=settings.server_url, predictor=app.state.predictor)
     app.state.loop = SchedulingLoop(scheduler, app.state.sessions, settings.schedule_interval_s, app.state.metrics)
     if settings.start_loop:
         app.state.loop.start()

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
                                   description="tenant t's jobs run as uid base + 1 + t unless it names a unix_uid")
     sandbox_max_processes: int = Field(default=1024, ge=16, le=1_000_000, description="processes per job")
     isolate_tenants: bool = Field(default=False, description="a job runs only on nodes its tenant owns")
+    runtime_predictor: bool = Field(default=True, description="predict run times from this cluster's finished jobs "
+                                    "(services/predictor.py) for the policies that rank by them and the ETAs")
+    predictor_refit_s: float = Field(default=300.0, gt=0, le=86_400, description="refit the run-time predictor this often")
     # abuse limits per tenant (services/limits.py): 429 with Retry-After, or 422 for replicas
     max_pending_jobs_per_tenant: int = Field(default=10_000, ge=1, description="pending jobs a tenant may have")
     max_replicas: int = Field(default=64, ge=1, le=100_000, description="replicas of one serve deployment")

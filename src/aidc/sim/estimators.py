@@ -84,8 +84,50 @@ class History:
         return out
 
 
+class Predictor:
+    """The control plane's run-time predictor (aidc.scheduling.predictor) replayed: trained online on
+    the jobs finished so far (refitted each time their number grows by `refit_growth`, from
+    `min_jobs` on), over what a trace has of a job (user, name, tenant, GPUs, its given estimate as
+    the user's request); before the first fit, `history`'s answer."""
 
-ESTIMATORS = {"oracle": Oracle, "history": History}
+    name = "predictor"
+
+    def __init__(self, min_jobs: int = 200, refit_growth: float = 1.5) -> None:
+        from aidc.scheduling.predictor import RuntimePredictor
+
+        self.model = RuntimePredictor(min_jobs=min_jobs, max_iter=120)
+        self.fallback = History()
+        self.finished: list = []
+        self.refit_growth, self._next_fit = refit_growth, min_jobs
+
+    @staticmethod
+    def _record(job: SimJob, runtime_s: float | None = None, finished_s: float | None = None):  # noqa: ANN205
+        from aidc.scheduling.predictor import JobRecord
+
+        return JobRecord(submit_s=job.submit_s, gpus=job.gpus, user=job.user or None, tenant=job.tenant,
+                         name=job.name or None, requested_s=job.given_estimate_s, runtime_s=runtime_s, finished_s=finished_s)
+
+    def predict(self, job: SimJob, now_s: float) -> float:
+        if self.model.ready:
+            got = self.model.predict([self._record(job)])[0]
+            if got is not None:
+                return got
+        return self.fallback.predict(job, now_s)
+
+    def samples(self, job: SimJob, now_s: float) -> tuple[float, ...]:
+        if self.model.ready:
+            return self.model.samples_for(self.predict(job, now_s))
+        return self.fallback.samples(job, now_s)
+
+    def observe(self, job: SimJob, now_s: float) -> None:
+        self.fallback.observe(job, now_s)
+        self.finished.append(self._record(job, job.duration_s, now_s))
+        if len(self.finished) >= self._next_fit:
+            self.model.fit(self.finished)
+            self._next_fit = int(len(self.finished) * self.refit_growth) + 1
+
+
+ESTIMATORS = {"oracle": Oracle, "history": History, "predictor": Predictor}
 
 
 def get_estimator(name: str) -> Estimator:

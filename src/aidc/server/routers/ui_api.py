@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from aidc.server.deps import PrincipalDep, SessionDep
 from aidc.server.services import floor, overview, planform, whatif
@@ -18,6 +18,15 @@ def get_overview(session: SessionDep, me: PrincipalDep,
                  hours: float = Query(6.0, gt=0, le=24 * 14, description="history window")) -> dict[str, Any]:
     """GPUs by state and model, utilization and estimated power now and over `hours`, queues and recent events."""
     return overview.overview(session, actor=me, hours=hours)
+
+
+@router.get("/predictor")
+def get_predictor(request: Request, me: PrincipalDep) -> dict[str, Any]:
+    """The run-time predictor: whether it is on, and its error on this cluster's own held-out finished jobs."""
+    live = getattr(request.app.state, "predictor", None)
+    if live is None:
+        return {"enabled": False}
+    return {"enabled": True, **live.status()}
 
 
 @router.get("/datacenters/{name}/racks")

@@ -34,6 +34,7 @@ from aidc.server.services import snapshot as snapshot_service
 from aidc.server.services.agents import assignments_changed
 from aidc.server.services.health import HealthMonitor
 from aidc.server.services.jobs import LIVE
+from aidc.server.services.predictor import LivePredictor
 
 log = logging.getLogger("aidc.scheduler")
 ACTOR = "scheduler"
@@ -63,6 +64,7 @@ class Scheduler:
     idle_decide_s: float = 2.0  # with no change seen, still decide this often (time-based policies)
     health: HealthMonitor | None = None  # heartbeat loss and failed-job rules (services/health.py)
     server_url: str | None = None  # given to jobs as AIDC_SERVER (with their AIDC_JOB_TOKEN)
+    predictor: LivePredictor | None = None  # predicted run times on the snapshot (services/predictor.py)
     _engine_node_states: dict[str, str] = field(default_factory=dict, repr=False)  # mirrored into the engine
     _tokens: dict[int, str] = field(default_factory=dict, repr=False)  # job id -> its new token, until launched
     engine_poll_s: float = 5.0  # ask an engine with its own node list (Slurm, Ray) which nodes are down
@@ -210,6 +212,8 @@ class Scheduler:
     def decide(self, session: Session, stats: CycleStats) -> SchedulingPlan:
         now = time.time()
         snap, live, queue = snapshot_service.build(session, now_s=now, isolate_tenants=self.isolate_tenants)
+        if self.predictor is not None:
+            snap = self.predictor.apply(session, snap)
         plan = schedule(snap, policy=self.policy, placement=self.placement)
         self.preempt(session, plan, {j.id: j for j in live}, stats)
         used = snapshot_service.used_gpu_indices([j for j in live if j.status in LIVE])

@@ -40,6 +40,25 @@ function submitForm(tenants, onDone) {
   return form;
 }
 
+const secs = (v) => v == null ? "-" : v >= 3600 ? `${(v / 3600).toFixed(1)} h` : `${Math.round(v)} s`;
+
+function predictorCard(p) {
+  // what the run-time predictor knows, and how wrong it was on held-out finished jobs of this cluster
+  if (!p || !p.enabled) return h("p", { id: "predictor", class: "muted" }, "Run-time predictor: off (AIDC_RUNTIME_PREDICTOR=false)");
+  if (!p.available) return h("p", { id: "predictor", class: "muted" }, "Run-time predictor: scikit-learn is not installed");
+  const a = p.accuracy || {};
+  if (!p.ready) {
+    return h("p", { id: "predictor", class: "muted" },
+      `Run-time predictor: learning (${a.jobs || 0} finished jobs; it starts at ${p.min_jobs})`);
+  }
+  const pct = (v) => v == null ? "-" : `${Math.round(100 * v)}%`;
+  return h("div", { id: "predictor", class: "card" },
+    h("strong", {}, "Run-time predictor "),
+    `trained on ${a.jobs} finished jobs; on the latest ${a.scored} (held out): median error ${secs(a.median_abs_error_s)}, `,
+    `${pct(a.within_2x)} within 2x. The tenant-and-size history: ${secs(a.baseline_median_abs_error_s)}, ${pct(a.baseline_within_2x)}`,
+    a.user_estimate_jobs ? `; users' own estimates: ${secs(a.user_estimate_median_abs_error_s)} (${a.user_estimate_jobs} jobs).` : ".");
+}
+
 export async function cancelJob(id, after) {
   try { await api(`/jobs/${id}/cancel`, { method: "POST", body: { reason: "cancelled from the dashboard" } }); }
   catch (e) { alert(`cancel failed: ${e.message}`); }
@@ -51,14 +70,16 @@ export async function mount(el) {
   const filters = h("form", { class: "filters", id: "filters" }, select("tenant", ["", ...tenants], "Tenant"),
     select("status", STATUSES, "Status"), select("kind", KINDS, "Kind"));
   const list = h("div", { id: "job-list" });
+  const predictor = h("div", { id: "predictor-box" });
   const params = new URLSearchParams(location.hash.split("?")[1] || "");
   fill(el, h("h1", {}, "Queue and jobs"), h("details", { class: "card" }, h("summary", {}, "Submit a job"), submitForm(tenants, () => refresh())),
-    filters, list);
+    predictor, filters, list);
 
   async function refresh() {
     const q = new URLSearchParams({ limit: "200" });
     for (const k of ["tenant", "status", "kind"]) { const v = filters.elements[k].value; if (v) q.set(k, v); }
-    const jobs = await api(`/jobs?${q}`);
+    const [jobs, pred] = await Promise.all([api(`/jobs?${q}`), api("/predictor").catch(() => null)]);
+    fill(predictor, predictorCard(pred));
     fill(list, table([
       { label: "job", cell: (j) => h("a", { href: `#/jobs/${j.id}` }, `${j.id} ${j.name}`) },
       { label: "tenant", cell: (j) => j.tenant }, { label: "kind", cell: (j) => j.kind },
