@@ -127,7 +127,7 @@ def test_skip_bad_rows_counts_and_names_every_skip(tmp_path) -> None:
 def test_a_binary_trace_is_a_clear_error(tmp_path, name: str, content: bytes) -> None:
     p = tmp_path / name
     p.write_bytes(content)
-    with pytest.raises(TraceError, match=r"not a text file|cannot read"):
+    with pytest.raises(TraceError, match=r"not a text file|cannot read|not a valid gzip file"):
         read_trace(p)
 
 

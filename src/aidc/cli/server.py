@@ -9,23 +9,24 @@ import typer
 from aidc.cli.common import console, reports_errors
 
 
+@reports_errors
 def server(
     host: str = typer.Option(None, help="Bind address (default 127.0.0.1; env AIDC_HOST)."),
     port: int = typer.Option(None, help="Port (default 8700; env AIDC_PORT)."),
     data_dir: Path = typer.Option(None, help="Database, logs and job folders (default .aidc; env AIDC_DATA_DIR)."),
     database_url: str = typer.Option(None, help="SQLAlchemy URL, e.g. postgresql+psycopg://... (env AIDC_DATABASE_URL)."),
-    policy: str = typer.Option(None, help="Scheduling policy (default fifo; env AIDC_POLICY)."),
+    policy: str = typer.Option(None, help="Scheduling policy (default fairshare; env AIDC_POLICY)."),
     datacenter: Path = typer.Option(None, help="Import this datacenter spec at start if the database has none."),
 ) -> None:
     """Run the control plane: REST API under /api/v1, /metrics, /healthz, and the scheduling loop."""
     import uvicorn
 
     from aidc.server.app import create_app
-    from aidc.server.settings import Settings
+    from aidc.server.settings import load_settings
 
     overrides = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir, "database_url": database_url,
                                    "policy": policy, "initial_datacenter": datacenter}.items() if v is not None}
-    settings = Settings(**overrides)
+    settings = load_settings(**overrides)
     from aidc.server.logs import configure
 
     configure()

@@ -11,6 +11,8 @@ from aidc.core.datacenter import StrictModel
 from aidc.core.tenancy import JobVolume
 
 JobKind = Literal["train", "finetune", "eval", "batch_infer", "serve", "custom", "data"]
+# the built-in workloads a job may name (each is `aidc <workload>`: cli/workloads.py)
+Workload = Literal["train", "eval", "sweep", "generate", "serve", "data"]
 
 MAX_GPUS_PER_JOB = 100_000
 MAX_ENV_VARS = 256
@@ -24,7 +26,7 @@ class JobSpec(StrictModel):
     name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     kind: JobKind = "custom"
     command: str | None = Field(default=None, max_length=16_384, description="shell command run on the node")
-    workload: str | None = Field(default=None, description="built-in workload, e.g. 'train' (run as `aidc <workload>`)")
+    workload: Workload | None = Field(default=None, description="built-in workload, e.g. 'train' (run as `aidc <workload>`)")
     workload_config: dict[str, Any] = Field(default_factory=dict, description="config for the built-in workload")
     gpus: NonNegativeInt = Field(default=1, le=MAX_GPUS_PER_JOB, description="GPUs in total")
     gpu_model: str | None = Field(default=None, description="required GPU model; None = any")

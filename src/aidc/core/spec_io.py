@@ -7,6 +7,7 @@ cross-field issues point at the line a person has to change.
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from pathlib import Path
@@ -16,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from aidc.core.errors import SpecError, SpecIssue, did_you_mean
-from aidc.core.strict import preview
+from aidc.core.strict import NUMBER_TEXT, NumberText, preview
 
 M = TypeVar("M", bound=BaseModel)
 LineMap = dict[str, int]
@@ -38,6 +39,19 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
 
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _construct_str(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> str:
+    """YAML 1.1 (PyYAML) reads a plain 1e9 or 1.0e12 as text, where people, JSON and YAML 1.2 mean a
+    number. Such a plain (unquoted) scalar is kept as `NumberText`: a number field takes it as the
+    number, a text field as the text (a Philly VC named 6214e9 stays a name)."""
+    value = loader.construct_scalar(node)
+    if node.style is None and NUMBER_TEXT.match(value):
+        return NumberText(value)
+    return value
+
+
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:str", _construct_str)
 
 
 def format_path(loc: tuple[Any, ...] | list[Any]) -> str:

@@ -28,12 +28,47 @@ def _kinds(annotation: Any) -> set[type]:
     return {annotation} if isinstance(annotation, type) else set()
 
 
+NUMBER_TEXT = re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+
+
+class NumberText(str):
+    """A plain YAML scalar such as 1e9 that YAML 1.1 reads as text: a number to a number field."""
+
+
+def _check_kind(kinds: frozenset[type], value: Any) -> Any:
+    """A number field takes a number and a boolean field a boolean: never "2", true for 1, or "yes"
+    (a plain YAML 1e9, NumberText, is the number). Returns the value to validate."""
+    numeric = kinds & {int, float}
+    if numeric and isinstance(value, NumberText) and str not in kinds:
+        return float(value.replace("_", ""))
+    if numeric and not kinds & {str, bool}:
+        if isinstance(value, bool) or isinstance(value, str):
+            want = "a whole number" if numeric == {int} else "a number"
+            raise ValueError(f"expected {want}, got {preview(value)}")
+    if bool in kinds and not kinds & {str, int, float} and value is not None and not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {preview(value)}")
+    return value
+
+
+class StrictValuesModel(BaseModel):
+    """Unknown keys are errors, numbers and booleans are not coerced, floats are finite. The base of
+    request bodies whose text may be anything (job output, reasons); specs use StrictModel."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_coercion(cls, value: Any, info: ValidationInfo) -> Any:
+        return _check_kind(_field_kinds(cls, info.field_name or ""), value)
+
+
 class StrictModel(BaseModel):
     """Base of every spec model: unknown keys are errors, values are checked at the edge.
 
     Beyond pydantic's checks: a number field takes a number, never a string ("2") or a boolean (true
-    is not 1 GPU); floats are finite (no .inf, .nan, 1e309); text has no control characters (a tab or
-    newline only where the text is free-form, never in a name)."""
+    is not 1 GPU), and a boolean field a boolean ("yes" is not true); floats are finite (no .inf,
+    .nan, 1e309); text has no control characters (a tab or newline only where the text is free-form,
+    never in a name)."""
 
     model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
 
@@ -41,11 +76,7 @@ class StrictModel(BaseModel):
     @classmethod
     def _no_coercion(cls, value: Any, info: ValidationInfo) -> Any:
         kinds = _field_kinds(cls, info.field_name or "")
-        numeric = kinds & {int, float}
-        if numeric and not kinds & {str, bool}:
-            if isinstance(value, bool) or isinstance(value, str):
-                want = "a whole number" if numeric == {int} else "a number"
-                raise ValueError(f"expected {want}, got {preview(value)}")
+        value = _check_kind(kinds, value)
         if isinstance(value, str) and str in kinds:
             bad = (_CONTROL_IN_NAME if info.field_name == "name" else _CONTROL_IN_TEXT).search(value)
             if bad is not None:

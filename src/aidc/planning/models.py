@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import ConfigDict, Field, PositiveInt, model_validator
 
 from aidc.core.errors import UnknownNameError, did_you_mean
+from aidc.core.strict import StrictModel
 
 MlpType = Literal["2-matrix", "swiglu"]
 
 
-class ModelArch(BaseModel):
+class ModelArch(StrictModel):
     """A dense decoder-only Transformer. `n_kv_heads` < `n_heads` is grouped-query attention."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
     name: str = "custom"
     n_layers: PositiveInt

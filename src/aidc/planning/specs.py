@@ -5,16 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
 
 from aidc.core.errors import did_you_mean
 from aidc.core.gpus import DEFAULT_CATALOG, Precision
 from aidc.core.spec_io import load_model
+from aidc.core.strict import StrictModel
 from aidc.planning.models import PRESETS, ModelArch
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(StrictModel):
+    """Unknown keys are errors; numbers are numbers (no "8" or true), finite (no .inf), text printable."""
 
 
 def _check_gpu(name: str) -> str:

@@ -211,10 +211,15 @@ def _bounded(err: dict) -> dict:
     value = err.get("input")
     if isinstance(value, (str, bytes)) and len(value) > MAX_TEXT_PREVIEW:
         out["input"] = preview(value)
+    elif isinstance(value, float) and not math.isfinite(value):
+        out["input"] = repr(value)  # 'inf', 'nan': JSON has no such numbers
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+        out["input"] = preview(value)  # a 400-digit integer is not echoed back whole
     elif isinstance(value, (int, float, bool, str, type(None))):
         out["input"] = value
     if isinstance(err.get("ctx"), dict):
-        out["ctx"] = {k: v if isinstance(v, (int, float, bool)) else preview(v) for k, v in err["ctx"].items()}
+        out["ctx"] = {k: v if isinstance(v, (int, bool)) or (isinstance(v, float) and math.isfinite(v)) else preview(v)
+                      for k, v in err["ctx"].items()}
     return out
 
 

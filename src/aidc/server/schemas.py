@@ -2,29 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from aidc.core.strict import StrictValuesModel
 from aidc.core.tenancy import TenantSandbox
 from aidc.server.security import Role
 
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]  # a database id (SQLite and PostgreSQL BIGINT)
+GpuCount = Annotated[int, Field(ge=0, le=1_000_000)]
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+
+class Body(StrictValuesModel):
+    """A request body: unknown keys are errors, numbers and booleans are not coerced, floats are finite."""
 
 
 class TenantCreate(Body):
     name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     description: str = Field(default="", max_length=4096)
-    gpu_quota: dict[str, int] = Field(default_factory=dict)
+    gpu_quota: dict[str, GpuCount] = Field(default_factory=dict, max_length=256)
     allow_borrowing: bool = True
     sandbox: TenantSandbox = Field(default_factory=TenantSandbox,
                                    description="volumes, unix_uid and isolation of the tenant's jobs")
 
 
 class QuotaUpdate(Body):
-    gpu_quota: dict[str, int]
+    gpu_quota: dict[str, GpuCount] = Field(max_length=256)
     allow_borrowing: bool | None = None
 
 
@@ -42,7 +47,8 @@ class TokenCreate(Body):
 
 class DatacenterImport(Body):
     yaml: str = Field(min_length=1, max_length=1_000_000, description="the datacenter spec as YAML text")
-    source: str = Field(default="spec.yaml", max_length=512)
+    source: str = Field(default="spec.yaml", max_length=512, pattern=r"^[^\x00-\x1f\x7f-\x9f]*$",
+                        description="a file name for messages (printable)")
 
 
 class JobSubmit(Body):
@@ -157,31 +163,74 @@ class AgentRegister(Body):
 
 
 class PartRef(Body):
-    job_id: int
-    attempt: int = Field(ge=1)
-    rank: int = Field(default=0, ge=0)
+    job_id: RowId
+    attempt: int = Field(ge=1, le=1_000_000)
+    rank: int = Field(default=0, ge=0, le=100_000)
 
 
 class PartFinished(PartRef):
     kind: str = Field(pattern=r"^(succeeded|failed|lost)$")
-    exit_code: int | None = None
+    exit_code: int | None = Field(default=None, ge=-(2**31), le=2**31 - 1)
     reason: str = Field(default="", max_length=4096)
 
 
 class LogChunk(PartRef):
-    offset: int = Field(ge=0)
+    offset: int = Field(ge=0, le=2**62)
     text: str = Field(max_length=1_000_000)
 
 
 class CheckResult(Body):
-    repair_id: int
+    repair_id: RowId
     passed: bool
     output: str = Field(default="", max_length=100_000)
 
 
+class _Telemetry(StrictValuesModel):
+    """Known figures checked by their fields; keys a newer agent adds are kept if they are plain
+    (a finite number, a boolean, a short text or null): nothing a JSON column or a metric cannot hold."""
+
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _plain_extras(self) -> "_Telemetry":
+        extra = self.model_extra or {}
+        if len(extra) > 64:
+            raise ValueError(f"{len(extra)} unknown keys; at most 64")
+        for key, value in extra.items():
+            plain = value is None or isinstance(value, bool) or (isinstance(value, str) and len(value) <= 256) or \
+                (isinstance(value, (int, float)) and math.isfinite(value) and abs(value) <= 2**63)
+            if not plain or len(key) > 64:
+                raise ValueError(f"{key[:64]!r}: expected a finite number, a boolean or a short text")
+        return self
+
+
+class GpuSample(_Telemetry):
+    """One GPU in a heartbeat, as the agent's telemetry reports it (other keys are kept, for newer agents)."""
+
+    index: int = Field(ge=0, le=1023)
+    name: str = Field(default="", max_length=128)
+    util_pct: float | None = Field(default=None, ge=0, le=100)
+    mem_used_gib: float | None = Field(default=None, ge=0, le=1e6)
+    mem_total_gib: float | None = Field(default=None, ge=0, le=1e6)
+    power_w: float | None = Field(default=None, ge=0, le=1e5)
+    temp_c: float | None = Field(default=None, ge=-100, le=300)
+    ecc_uncorrected: int | None = Field(default=None, ge=0, le=2**53)
+    xids: list[Annotated[int, Field(ge=0, le=100_000)]] = Field(default_factory=list, max_length=1000)
+
+
+class HostSample(_Telemetry):
+    """The node's host figures in a heartbeat (other keys kept)."""
+
+    cpu_pct: float | None = Field(default=None, ge=0, le=100_000)
+    load1: float | None = Field(default=None, ge=0, le=1e6)
+    mem_total_gib: float | None = Field(default=None, ge=0, le=1e7)
+    mem_used_gib: float | None = Field(default=None, ge=0, le=1e7)
+    disk_used_pct: float | None = Field(default=None, ge=0, le=100)
+
+
 class Heartbeat(Body):
-    gpus: list[dict[str, Any]] = Field(default_factory=list, max_length=1024)
-    host: dict[str, Any] = Field(default_factory=dict)
+    gpus: list[GpuSample] = Field(default_factory=list, max_length=1024)
+    host: HostSample = Field(default_factory=HostSample)
     virtual: bool = False
     running: list[PartRef] = Field(default_factory=list, max_length=10_000)
     finished: list[PartFinished] = Field(default_factory=list, max_length=10_000)

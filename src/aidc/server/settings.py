@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="AIDC_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="AIDC_", extra="ignore", allow_inf_nan=False)
 
     data_dir: Path = Field(default=Path(".aidc"), description="database, logs and job folders")
     database_url: str | None = Field(default=None, description="default: sqlite under data_dir")
@@ -82,3 +82,44 @@ class Settings(BaseSettings):
                            max_gpu_temp_c=self.max_gpu_temp_c, failed_jobs_in_a_row=self.failed_jobs_in_a_row,
                            check_command=self.repair_check_command, check_retry_s=self.repair_check_retry_s,
                            max_checks=self.repair_max_checks)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment and `overrides` (command-line options), or an AidcError naming each
+    AIDC_* variable (or option) that is wrong and why: never a pydantic traceback. Names that the
+    registries know (policy, placement, executor) are checked here too, before anything starts."""
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    from aidc.core.errors import AidcError
+
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            where = f"--{field.replace('_', '-')}" if field in overrides else f"AIDC_{field.upper()}"
+            value = str(err.get("input", ""))[:40]
+            lines.append(f"{where}={value!r}: {err['msg']}")
+        raise AidcError("bad server setting" + ("s" if len(lines) > 1 else "") + ": " + "; ".join(lines)) from None
+    except SettingsError as exc:  # a JSON-valued variable that is not JSON
+        field = str(exc).split('"')[1] if '"' in str(exc) else "?"
+        raise AidcError(f"AIDC_{field.upper()}: not valid JSON ({exc.__cause__ or exc})") from None
+    _check_names(settings)
+    return settings
+
+
+def _check_names(settings: Settings) -> None:
+    from aidc.core.errors import AidcError, UnknownNameError, did_you_mean
+    from aidc.executors import REGISTRY
+    from aidc.scheduling import get_placer, get_policy
+
+    for var, check in (("AIDC_POLICY", lambda: get_policy(settings.policy)),
+                       ("AIDC_PLACEMENT", lambda: get_placer(settings.placement))):
+        try:
+            check()
+        except UnknownNameError as exc:
+            raise AidcError(f"{var}: {exc}") from None
+    if settings.executor not in REGISTRY:
+        raise AidcError(f"AIDC_EXECUTOR: unknown executor {settings.executor[:40]!r}{did_you_mean(settings.executor, list(REGISTRY))}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
 from aidc.core.status import NodeStatus
@@ -48,7 +48,8 @@ def list_repairs(session: SessionDep, me: PrincipalDep, open: bool = False) -> l
 
 
 @router.get("/nodes/{name}/telemetry", tags=["inventory"])
-def node_telemetry(name: str, session: SessionDep, me: PrincipalDep, hours: float = 6.0) -> dict[str, object]:
+def node_telemetry(name: str, session: SessionDep, me: PrincipalDep,
+                   hours: float = Query(6.0, gt=0, le=24 * 30, description="history window")) -> dict[str, object]:
     """The latest sample (per GPU) and the history (node means), for operators and the dashboard."""
     node = nodes.get(session, name=name)
     since = time.time() - max(0.0, min(hours, 24 * 30)) * 3600

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 
+from aidc.core.jobs import JobKind
+from aidc.core.status import JobStatus
 from aidc.server.deps import MAX_OFFSET, PrincipalDep, RowId, SessionDep
 from aidc.server.errors import NotFound
 from aidc.server.routers.admin import wake
@@ -33,9 +35,10 @@ async def submit(body: JobSubmit, request: Request, session: SessionDep, me: Pri
 
 
 @router.get("/jobs", response_model=list[JobOut])
-def list_jobs(session: SessionDep, me: PrincipalDep, tenant: str | None = None, status: str | None = None,
-              kind: str | None = None, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> list[JobOut]:
-    rows = jobs.list_visible(session, actor=me, tenant=tenant, status=status, kind=kind, limit=limit, offset=offset)
+def list_jobs(session: SessionDep, me: PrincipalDep, tenant: str | None = Query(None, max_length=128),
+              status: JobStatus | None = None, kind: JobKind | None = None, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> list[JobOut]:
+    rows = jobs.list_visible(session, actor=me, tenant=tenant, status=status.value if status else None, kind=kind,
+                             limit=limit, offset=offset)
     return [job_out(session, j) for j in rows]
 
 

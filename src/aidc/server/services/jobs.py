@@ -238,7 +238,10 @@ def list_visible(session: Session, *, actor: Principal, tenant: str | None = Non
     if not actor.is_staff:
         stmt = stmt.where(JobModel.tenant_id == actor.tenant_id)
     if tenant is not None:
-        stmt = stmt.join(TenantModel, TenantModel.id == JobModel.tenant_id).where(TenantModel.name == tenant)
+        known = session.scalar(select(TenantModel.id).where(TenantModel.name == tenant))
+        if known is None or (not actor.is_staff and known != actor.tenant_id):  # a member learns nothing of others
+            raise NotFound(f"tenant: no tenant {tenant[:40]!r}" + ("" if actor.is_staff else " of yours"), field="tenant")
+        stmt = stmt.where(JobModel.tenant_id == known)
     if status is not None:
         stmt = stmt.where(JobModel.status == status)
     if kind is not None:

@@ -56,6 +56,13 @@ def check(spec: JobSpec, tenant: TenantModel, executor: Any) -> tuple[VolumeMoun
     if spec.image is not None and not getattr(executor, "runs_images", False):
         raise BadRequest(f"image: the {getattr(executor, 'name', '?')} executor does not run images here",
                          field="image")
+    if spec.image is not None and getattr(executor, "name", "") == "local":
+        from aidc.executors.sandbox.images import ImageError, parse_image
+
+        try:
+            parse_image(spec.image)
+        except ImageError as exc:
+            raise BadRequest(f"image: {exc}", field="image") from None
     return volumes
 
 
