@@ -93,6 +93,11 @@ class _KeyStats:
         self.runs.setdefault(key, deque(maxlen=KEEP_PER_KEY)).append(log_runtime)
         self.count[key] = self.count.get(key, 0) + 1
 
+    def observe(self, job: JobRecord) -> None:
+        """A finished job's run time counts for each of its keys."""
+        for _, key in KEYS:
+            self.add(key(job), _log(job.runtime_s))
+
     def features(self, key: object) -> tuple[float, float, float]:
         runs = self.runs.get(key) if key is not None else None
         if not runs:
@@ -161,16 +166,11 @@ class RuntimePredictor:
         k, rows = 0, []
         for job in history:  # history is in submit order
             while k < len(by_finish) and history[by_finish[k]].done_s <= job.submit_s:
-                done = history[by_finish[k]]
-                for _, key in KEYS:
-                    stats.add(key(done), _log(done.runtime_s))
+                stats.observe(history[by_finish[k]])
                 k += 1
             rows.append(self._row(job, stats))
-        while k < len(by_finish):  # the rest: everything is known at prediction time
-            done = history[by_finish[k]]
-            for _, key in KEYS:
-                stats.add(key(done), _log(done.runtime_s))
-            k += 1
+        for i in by_finish[k:]:  # the rest: everything is known at prediction time
+            stats.observe(history[i])
         return np.asarray(rows, dtype=float), stats
 
     def _new_model(self):  # noqa: ANN202
