@@ -107,6 +107,64 @@ def test_concurrent_requests_are_batched(tiny_server) -> None:
     assert batches < 8  # some requests shared a batch
 
 
-def test_bad_request_is_a_422(tiny_server) -> None:
+def test_bad_request_is_an_openai_error_object(tiny_server) -> None:
     r = httpx.post(f"{tiny_server}/v1/completions", json={"prompt": "x", "max_tokens": 0})
-    assert r.status_code == 422
+    assert r.status_code == 400
+    err = r.json()["error"]
+    assert err["type"] == "invalid_request_error" and err["param"] == "max_tokens" and "max_tokens" in err["message"]
+
+
+def test_content_parts_are_text(tiny_server) -> None:
+    client = _client(tiny_server)
+    parts = [{"role": "user", "content": [{"type": "text", "text": "hel"}, {"type": "text", "text": "lo"}]}]
+    plain = [{"role": "user", "content": "hello"}]
+    a = client.chat.completions.create(model="tiny", messages=parts, max_tokens=6, temperature=0)
+    b = client.chat.completions.create(model="tiny", messages=plain, max_tokens=6, temperature=0)
+    assert a.choices[0].message.content == b.choices[0].message.content
+    import openai
+
+    image = [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "http://127.0.0.1/x.png"}}]}]
+    with pytest.raises(openai.BadRequestError) as err:
+        client.chat.completions.create(model="tiny", messages=image, max_tokens=2)
+    assert "only text parts" in str(err.value) and err.value.body["param"] == "messages[0].content[0].type"
+
+
+def test_stream_include_usage_ends_with_a_usage_chunk(tiny_server) -> None:
+    client = _client(tiny_server)
+    chunks = list(client.chat.completions.create(model="tiny", messages=[{"role": "user", "content": "hi"}], max_tokens=5,
+                                                 temperature=0, stream=True, stream_options={"include_usage": True}))
+    last = chunks[-1]
+    assert last.choices == []
+    assert last.usage.prompt_tokens > 0 and 1 <= last.usage.completion_tokens <= 5
+    assert all(c.usage is None for c in chunks[:-1])
+    text = list(client.completions.create(model="tiny", prompt="the", max_tokens=4, temperature=0, stream=True,
+                                          stream_options={"include_usage": True}))
+    assert text[-1].usage.total_tokens == text[-1].usage.prompt_tokens + text[-1].usage.completion_tokens
+
+
+def test_n_choices_and_seeds(tiny_server) -> None:
+    client = _client(tiny_server)
+    out = client.completions.create(model="tiny", prompt="the cat", max_tokens=6, temperature=1.0, n=3, seed=7)
+    assert [c.index for c in out.choices] == [0, 1, 2]
+    again = client.completions.create(model="tiny", prompt="the cat", max_tokens=6, temperature=1.0, n=3, seed=7)
+    assert [c.text for c in out.choices] == [c.text for c in again.choices]  # a seed repeats
+    chat = client.chat.completions.create(model="tiny", messages=[{"role": "user", "content": "hi"}], max_tokens=4, n=2)
+    assert len(chat.choices) == 2 and chat.usage.completion_tokens >= 2
+
+
+def test_unknown_model_and_unsupported_parameters_are_refused(tiny_server) -> None:
+    import openai
+
+    client = _client(tiny_server)
+    with pytest.raises(openai.NotFoundError) as err:
+        client.completions.create(model="gpt-9", prompt="x", max_tokens=2)
+    assert err.value.body["code"] == "model_not_found"
+    for extra in ({"logprobs": True}, {"tools": [{"type": "function", "function": {"name": "f"}}]},
+                  {"presence_penalty": 0.5}, {"made_up": 1}):
+        with pytest.raises(openai.BadRequestError) as err:
+            client.chat.completions.create(model="tiny", messages=[{"role": "user", "content": "x"}], max_tokens=2,
+                                           extra_body=extra)
+        assert err.value.body["param"] == next(iter(extra)), err.value.body
+    ok = client.chat.completions.create(model="tiny", messages=[{"role": "user", "content": "x"}], max_tokens=2,
+                                        user="someone", presence_penalty=0)  # metadata and defaults are fine
+    assert ok.choices[0].message.role == "assistant"

@@ -56,7 +56,7 @@ def prompt(session: Session, *, actor: Principal, job_id: int, text: str, max_to
         raise BadRequest(f"endpoint {url} is not on this host; prompts are only passed to loopback endpoints")
     t0 = time.perf_counter()
     try:
-        resp = httpx.post(f"{url}/v1/completions", json={"model": "default", "prompt": text, "max_tokens": max_tokens},
+        resp = httpx.post(f"{url}/v1/completions", json={"prompt": text, "max_tokens": max_tokens},  # the served model
                           timeout=PROMPT_TIMEOUT_S)
     except httpx.HTTPError as exc:
         raise Conflict(f"deployment {job_id} did not answer at {url} ({exc.__class__.__name__})") from None

@@ -63,6 +63,7 @@ def generate(step: Stepper, prompts: list[list[int]], params: list[SamplingParam
              on_token: Callable[[int, int], None] | None = None) -> list[Generation]:
     """New tokens for every prompt; `on_token(row, token)` is called as each token is chosen (streaming)."""
     gen = torch.Generator(device=device).manual_seed(seed) if seed is not None else None
+    own = [torch.Generator(device=device).manual_seed(p.seed % 2**63) if p.seed is not None else None for p in params]
     ids, mask = left_pad(prompts, pad_id, device)
     pos = (mask.cumsum(-1) - 1).clamp(min=0)
     logits, past = step(ids, mask, pos, None)
@@ -70,7 +71,7 @@ def generate(step: Stepper, prompts: list[list[int]], params: list[SamplingParam
     done = [False] * len(prompts)
     reasons = ["length"] * len(prompts)
     for _ in range(max(p.max_new_tokens for p in params)):
-        nxt = sample_next(logits[:, -1], params, gen)  # (B,)
+        nxt = sample_next(logits[:, -1], params, gen, own)  # (B,)
         for row, token in enumerate(nxt.tolist()):
             if done[row]:
                 continue

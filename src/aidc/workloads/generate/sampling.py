@@ -13,6 +13,7 @@ class SamplingParams:
     temperature: float = 0.0  # 0 = greedy (argmax)
     top_k: int = 0  # keep the k most likely tokens; 0 = all
     top_p: float = 1.0  # keep the smallest set whose probability reaches p; 1 = all
+    seed: int | None = None  # this row samples from its own generator (same seed, same prompt: same text)
 
 
 def filter_logits(logits: torch.Tensor, top_k: torch.Tensor, top_p: torch.Tensor) -> torch.Tensor:
@@ -27,8 +28,10 @@ def filter_logits(logits: torch.Tensor, top_k: torch.Tensor, top_p: torch.Tensor
     return torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
 
 
-def sample_next(logits: torch.Tensor, params: list[SamplingParams], generator: torch.Generator | None = None) -> torch.Tensor:
-    """Next token per row (B,) from logits (B, V); rows with temperature 0 take the argmax."""
+def sample_next(logits: torch.Tensor, params: list[SamplingParams], generator: torch.Generator | None = None,
+                row_generators: list[torch.Generator | None] | None = None) -> torch.Tensor:
+    """Next token per row (B,) from logits (B, V); rows with temperature 0 take the argmax; a row with
+    its own generator (`row_generators`, from its seed) samples from it, the others from `generator`."""
     logits = logits.float()
     greedy = logits.argmax(dim=-1)
     temps = torch.tensor([p.temperature for p in params], device=logits.device)
@@ -37,5 +40,9 @@ def sample_next(logits: torch.Tensor, params: list[SamplingParams], generator: t
     top_k = torch.tensor([p.top_k for p in params], device=logits.device)
     top_p = torch.tensor([p.top_p for p in params], device=logits.device)
     scaled = filter_logits(logits / temps.clamp(min=1e-5)[:, None], top_k, top_p)
-    sampled = torch.multinomial(scaled.softmax(dim=-1), 1, generator=generator).squeeze(-1)
+    probs = scaled.softmax(dim=-1)
+    sampled = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+    for row, own in enumerate(row_generators or ()):
+        if own is not None:
+            sampled[row] = torch.multinomial(probs[row], 1, generator=own)[0]
     return torch.where(temps == 0, greedy, sampled)

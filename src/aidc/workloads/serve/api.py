@@ -1,4 +1,8 @@
-"""Request and response bodies of the OpenAI-compatible API (the subset aidc serves)."""
+"""Request and response bodies of the OpenAI-compatible API, and its error objects.
+
+What aidc serves follows the OpenAI spec; what it does not serve is refused with a 400 naming the
+parameter (never silently ignored): `UNSUPPORTED` below, and any key the spec does not have.
+"""
 
 from __future__ import annotations
 
@@ -6,34 +10,107 @@ import time
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# accepted and without effect on generation (request metadata)
+METADATA = frozenset({"user", "metadata", "store", "service_tier"})
+# in the OpenAI spec, not served here yet: a 400 naming the parameter when given a non-default value
+UNSUPPORTED = {"logprobs": (False, None), "top_logprobs": (None, 0), "tools": (None, []), "tool_choice": (None, "none"),
+               "functions": (None, []), "function_call": (None, "none"), "response_format": (None, {"type": "text"}),
+               "logit_bias": (None, {}), "presence_penalty": (None, 0, 0.0), "frequency_penalty": (None, 0, 0.0),
+               "parallel_tool_calls": (None,), "prediction": (None,), "audio": (None,), "modalities": (None, ["text"]),
+               "reasoning_effort": (None,), "best_of": (None, 1), "echo": (None, False), "suffix": (None,),
+               "web_search_options": (None,)}
+
+
+class ApiError(Exception):
+    """An OpenAI error object: status, message, type, param, code."""
+
+    def __init__(self, status: int, message: str, *, param: str | None = None, code: str | None = None,
+                 kind: str = "invalid_request_error") -> None:
+        super().__init__(message)
+        self.status, self.message, self.param, self.code, self.kind = status, message, param, code, kind
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"message": self.message, "type": self.kind, "param": self.param, "code": self.code}}
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    include_usage: bool = False
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="ignore")  # clients send fields we do not use (user, logprobs, ...)
+    model_config = ConfigDict(extra="allow")  # checked by _known below, so the error is OpenAI's, naming the key
 
     model: str = ""
     max_tokens: int | None = Field(None, ge=1, le=4096)
     temperature: float = Field(1.0, ge=0, le=2)
     top_p: float = Field(1.0, gt=0, le=1)
     top_k: int = Field(0, ge=0, description="extension: keep the k most likely tokens")
+    n: int = Field(1, ge=1, le=16)
+    seed: int | None = Field(None, ge=-(2**63), le=2**63 - 1)
     stream: bool = False
+    stream_options: StreamOptions | None = None
     stop: str | list[str] | None = None
+
+    @model_validator(mode="after")
+    def _known(self) -> "_Body":
+        for key, value in (self.model_extra or {}).items():
+            if key in METADATA:
+                continue
+            if key in UNSUPPORTED:
+                if value in UNSUPPORTED[key]:
+                    continue
+                raise ApiError(400, f"{key} is not supported by this server", param=key, code="unsupported_parameter")
+            raise ApiError(400, f"unrecognized request argument: {key}", param=key, code="unknown_parameter")
+        if isinstance(self.stop, list) and len(self.stop) > 4:
+            raise ApiError(400, "stop: at most 4 sequences", param="stop")
+        if self.stream_options is not None and not self.stream:
+            raise ApiError(400, "stream_options is only allowed with stream: true", param="stream_options")
+        return self
+
+    @property
+    def include_usage(self) -> bool:
+        return bool(self.stream_options and self.stream_options.include_usage)
 
 
 class CompletionRequest(_Body):
     prompt: str | list[str]
 
 
+class TextPart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["text"]
+    text: str
+
+
 class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore")  # name, tool_call_id, ... change nothing here
     role: Literal["system", "user", "assistant", "tool", "developer"]
-    content: str
+    content: str | list[dict[str, Any]] | None = None
+
+    def text(self, index: int) -> str:
+        """The message's text: a string, or its text parts joined (other part kinds are refused)."""
+        if self.content is None:
+            return ""
+        if isinstance(self.content, str):
+            return self.content
+        texts = []
+        for j, part in enumerate(self.content):
+            if part.get("type") != "text" or not isinstance(part.get("text"), str):
+                raise ApiError(400, f"messages[{index}].content[{j}]: only text parts are supported "
+                                    f"(got type {str(part.get('type'))[:40]!r})", param=f"messages[{index}].content[{j}].type")
+            texts.append(part["text"])
+        return "".join(texts)
 
 
 class ChatRequest(_Body):
     messages: list[ChatMessage] = Field(min_length=1)
     max_completion_tokens: int | None = Field(None, ge=1, le=4096)
+
+    def plain_messages(self) -> list[dict[str, str]]:
+        return [{"role": m.role, "content": m.text(i)} for i, m in enumerate(self.messages)]
 
 
 def new_id(prefix: str) -> str:

@@ -12,15 +12,17 @@ import time
 from typing import Any, AsyncIterator, Callable
 
 from aidc.workloads.generate.sampling import SamplingParams
-from aidc.workloads.serve.api import ChatRequest, CompletionRequest, chat_body, completion_body, new_id, usage
+from aidc.workloads.serve.api import ApiError, ChatRequest, CompletionRequest, chat_body, completion_body, new_id, usage
 from aidc.workloads.serve.batcher import DynamicBatcher
 
 DEFAULT_MAX_TOKENS = 64
 
 
-def _params(body, max_tokens: int | None) -> SamplingParams:
+def _params(body, max_tokens: int | None, choice: int = 0) -> SamplingParams:
+    """Sampling of one choice; with a seed, choice i samples from seed + i (n choices differ, and repeat)."""
+    seed = None if body.seed is None else body.seed + choice
     return SamplingParams(max_new_tokens=max_tokens or DEFAULT_MAX_TOKENS, temperature=body.temperature,
-                          top_k=body.top_k, top_p=body.top_p)
+                          top_k=body.top_k, top_p=body.top_p, seed=seed)
 
 
 def _cut_at_stop(text: str, stop: str | list[str] | None) -> tuple[str, bool]:
@@ -48,14 +50,49 @@ def create_app(backend, batcher: DynamicBatcher):
     from fastapi import FastAPI
     from fastapi.responses import StreamingResponse
 
+    from fastapi import Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException
+
     app = FastAPI(title="aidc serve", version="1")
     model_name = backend.name
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errs = exc.errors()
+        first = errs[0] if errs else {}
+        param = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or None
+        message = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: {e.get('msg')}"
+                            for e in errs)[:2000]
+        return JSONResponse(ApiError(400, message, param=param).body(), status_code=400)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        kind = "not_found_error" if exc.status_code == 404 else "invalid_request_error"
+        return JSONResponse(ApiError(exc.status_code, str(exc.detail), kind=kind).body(), status_code=exc.status_code)
+
+    def check_model(name: str) -> None:
+        if name and name != model_name:
+            raise ApiError(404, f"The model {name[:100]!r} does not exist (this server serves {model_name!r})",
+                           param="model", code="model_not_found")
+
+    def one_stream(n: int) -> None:
+        if n != 1:
+            raise ApiError(400, "n > 1 with stream: true is not supported by this server", param="n",
+                           code="unsupported_parameter")
 
     async def run(prompt: list[int], params: SamplingParams) -> Any:
         return await asyncio.wrap_future(batcher.submit(prompt, params))
 
-    async def stream_tokens(prompt: list[int], params: SamplingParams) -> AsyncIterator[tuple[str, str | None]]:
-        """(text delta, finish reason or None) pairs as tokens arrive from the worker thread."""
+    async def stream_tokens(prompt: list[int], params: SamplingParams,
+                            counted: list[int] | None = None) -> AsyncIterator[tuple[str, str | None]]:
+        """(text delta, finish reason or None) pairs as tokens arrive from the worker thread; the number
+        of tokens generated is appended to `counted` before the last pair."""
         loop, q = asyncio.get_running_loop(), asyncio.Queue()
         future = batcher.submit(prompt, params, on_token=lambda t: loop.call_soon_threadsafe(q.put_nowait, t))
         future.add_done_callback(lambda f: loop.call_soon_threadsafe(q.put_nowait, None))
@@ -64,6 +101,8 @@ def create_app(backend, batcher: DynamicBatcher):
             if delta := text.push(token):
                 yield delta, None
         exc = future.exception()
+        if counted is not None:
+            counted.append(len(text.ids))
         yield "", ("error" if exc else future.result().finish_reason)
 
     def sse(events: AsyncIterator[dict[str, Any]]) -> StreamingResponse:
@@ -83,15 +122,27 @@ def create_app(backend, batcher: DynamicBatcher):
 
     @app.post("/v1/completions")
     async def completions(req: CompletionRequest):
+        check_model(req.model)
         prompts = [req.prompt] if isinstance(req.prompt, str) else req.prompt
-        params, rid = _params(req, req.max_tokens), new_id("cmpl")
+        if not prompts:
+            raise ApiError(400, "prompt: give at least one prompt", param="prompt")
+        rid = new_id("cmpl")
         if req.stream:
+            one_stream(req.n)
+            if len(prompts) != 1:
+                raise ApiError(400, "a list of prompts with stream: true is not supported", param="prompt")
+            prompt = backend.encode(prompts[0])
+
             async def events() -> AsyncIterator[dict[str, Any]]:
-                async for delta, reason in stream_tokens(backend.encode(prompts[0]), params):
+                count: list[int] = []
+                async for delta, reason in stream_tokens(prompt, _params(req, req.max_tokens), count):
                     yield completion_body(rid, model_name, [{"index": 0, "text": delta, "logprobs": None, "finish_reason": reason}], None)
+                if req.include_usage:
+                    yield completion_body(rid, model_name, [], usage(len(prompt), sum(count)))
             return sse(events())
         ids = [backend.encode(p) for p in prompts]
-        results = await asyncio.gather(*(run(p, params) for p in ids))
+        jobs = [(p, _params(req, req.max_tokens, c)) for p in ids for c in range(req.n)]  # prompt-major, as OpenAI
+        results = await asyncio.gather(*(run(p, params) for p, params in jobs))
         choices = []
         for i, g in enumerate(results):
             text, stopped = _cut_at_stop(backend.decode(g.tokens), req.stop)
@@ -100,18 +151,27 @@ def create_app(backend, batcher: DynamicBatcher):
 
     @app.post("/v1/chat/completions")
     async def chat(req: ChatRequest):
-        prompt = backend.encode_chat([m.model_dump() for m in req.messages])
-        params, rid = _params(req, req.max_completion_tokens or req.max_tokens), new_id("chatcmpl")
+        check_model(req.model)
+        prompt = backend.encode_chat(req.plain_messages())
+        limit, rid = req.max_completion_tokens or req.max_tokens, new_id("chatcmpl")
         if req.stream:
+            one_stream(req.n)
+
             async def events() -> AsyncIterator[dict[str, Any]]:
                 yield chat_body(rid, model_name, [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}], None, chunk=True)
-                async for delta, reason in stream_tokens(prompt, params):
+                count: list[int] = []
+                async for delta, reason in stream_tokens(prompt, _params(req, limit), count):
                     yield chat_body(rid, model_name, [{"index": 0, "delta": {"content": delta} if delta else {}, "finish_reason": reason}], None, chunk=True)
+                if req.include_usage:
+                    yield chat_body(rid, model_name, [], usage(len(prompt), sum(count)), chunk=True)
             return sse(events())
-        g = await run(prompt, params)
-        text, stopped = _cut_at_stop(backend.decode(g.tokens), req.stop)
-        choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop" if stopped else g.finish_reason}
-        return chat_body(rid, model_name, [choice], usage(len(prompt), len(g.tokens)))
+        results = await asyncio.gather(*(run(prompt, _params(req, limit, c)) for c in range(req.n)))
+        choices = []
+        for i, g in enumerate(results):
+            text, stopped = _cut_at_stop(backend.decode(g.tokens), req.stop)
+            choices.append({"index": i, "message": {"role": "assistant", "content": text},
+                            "finish_reason": "stop" if stopped else g.finish_reason})
+        return chat_body(rid, model_name, choices, usage(len(prompt), sum(len(g.tokens) for g in results)))
 
     return app
 

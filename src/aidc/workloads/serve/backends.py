@@ -84,7 +84,7 @@ class TrainedGPTBackend:
     def generate_batch(self, prompts, params, on_token=None) -> list[Generation]:
         limit = self.model.config.block_size
         prompts = [p[-(limit // 2):] for p in prompts]  # learned positions stop at block_size
-        params = [SamplingParams(min(p.max_new_tokens, limit - len(q)), p.temperature, p.top_k, p.top_p)
+        params = [SamplingParams(min(p.max_new_tokens, limit - len(q)), p.temperature, p.top_k, p.top_p, p.seed)
                   for p, q in zip(params, prompts)]
         return generate(self.step, prompts, params, pad_id=self.pad_id, eos_ids=self.eos_ids, on_token=on_token)
 
