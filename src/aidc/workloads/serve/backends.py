@@ -127,7 +127,11 @@ class TrainedSeq2SeqBackend:
 
 
 def load_backend(spec: str, name: str | None = None) -> Backend:
-    """`smollm2`, a Hugging Face folder or .gguf, or a training output folder (ckpt.pt)."""
+    """`smollm2`, `minilm` (embeddings), a Hugging Face folder or .gguf, or a training output folder (ckpt.pt)."""
+    from aidc.workloads.serve.embeddings import ALIASES, EmbeddingBackend
+
+    if spec in ALIASES:
+        return EmbeddingBackend(name)  # type: ignore[return-value]
     if (Path(spec) / "ckpt.pt").is_file():
         import json
 
