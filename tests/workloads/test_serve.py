@@ -152,6 +152,24 @@ def test_n_choices_and_seeds(tiny_server) -> None:
     assert len(chat.choices) == 2 and chat.usage.completion_tokens >= 2
 
 
+def test_logprobs_of_chat_and_text_completions(tiny_server) -> None:
+    client = _client(tiny_server)
+    reply = client.chat.completions.create(model="tiny", messages=[{"role": "user", "content": "hi"}], max_tokens=5,
+                                           temperature=0, logprobs=True, top_logprobs=3)
+    content = reply.choices[0].logprobs.content
+    assert len(content) == reply.usage.completion_tokens and "".join(t.token for t in content) == reply.choices[0].message.content
+    for t in content:
+        assert t.logprob <= 0 and len(t.top_logprobs) == 3
+        assert [a.logprob for a in t.top_logprobs] == sorted((a.logprob for a in t.top_logprobs), reverse=True)
+        assert abs(t.logprob - t.top_logprobs[0].logprob) < 1e-5  # greedy: the chosen token is the most likely
+    text = client.completions.create(model="tiny", prompt="the cat", max_tokens=4, temperature=0, logprobs=2)
+    lp = text.choices[0].logprobs
+    assert len(lp.tokens) == len(lp.token_logprobs) == len(lp.top_logprobs) == len(lp.text_offset)
+    assert lp.text_offset[0] == 0 and all(len(d) <= 2 for d in lp.top_logprobs)
+    plain = client.chat.completions.create(model="tiny", messages=[{"role": "user", "content": "hi"}], max_tokens=2)
+    assert plain.choices[0].logprobs is None
+
+
 def test_unknown_model_and_unsupported_parameters_are_refused(tiny_server) -> None:
     import openai
 
@@ -159,7 +177,7 @@ def test_unknown_model_and_unsupported_parameters_are_refused(tiny_server) -> No
     with pytest.raises(openai.NotFoundError) as err:
         client.completions.create(model="gpt-9", prompt="x", max_tokens=2)
     assert err.value.body["code"] == "model_not_found"
-    for extra in ({"logprobs": True}, {"tools": [{"type": "function", "function": {"name": "f"}}]},
+    for extra in ({"top_logprobs": 2}, {"tools": [{"type": "function", "function": {"name": "f"}}]},
                   {"presence_penalty": 0.5}, {"made_up": 1}):
         with pytest.raises(openai.BadRequestError) as err:
             client.chat.completions.create(model="tiny", messages=[{"role": "user", "content": "x"}], max_tokens=2,
@@ -195,6 +213,9 @@ def test_embeddings_of_a_real_sentence_model(minilm_server) -> None:
     sim = vecs @ vecs.T
     assert sim[0, 1] > 0.6 > 0.2 > sim[0, 2]  # paraphrases close, unrelated far: a trained model, not noise
     assert out.usage.prompt_tokens > 10
+    from openai.types import CreateEmbeddingResponse
+
+    _fits(CreateEmbeddingResponse, httpx.post(f"{minilm_server}/v1/embeddings", json={"input": [[101, 2000, 102]]}).json())
     raw = httpx.post(f"{minilm_server}/v1/embeddings", json={"input": texts[0], "encoding_format": "base64"}).json()
     packed = base64.b64decode(raw["data"][0]["embedding"])
     assert np.allclose(struct.unpack("<384f", packed), vecs[0], atol=1e-6)
@@ -211,3 +232,56 @@ def test_a_chat_model_says_it_gives_no_embeddings(tiny_server) -> None:
     with pytest.raises(openai.BadRequestError) as err:
         _client(tiny_server).embeddings.create(model="tiny", input="x")
     assert "does not produce embeddings" in str(err.value)
+
+
+def _sse(url: str, body: dict) -> list[dict]:
+    import json
+
+    with httpx.stream("POST", url, json=body, timeout=60) as r:
+        lines = [line[6:] for line in r.iter_lines() if line.startswith("data: ")]
+    assert lines[-1] == "[DONE]"
+    return [json.loads(x) for x in lines[:-1]]
+
+
+def _fits(model, raw: dict) -> None:  # noqa: ANN001 (an openai.types model class)
+    """The raw JSON is a valid instance of the SDK's type, and has no key the type does not know."""
+    model.model_validate(raw)
+    assert set(raw) <= set(model.model_fields), set(raw) - set(model.model_fields)
+
+
+def test_raw_responses_are_the_sdk_types(tiny_server) -> None:
+    from openai.types import Completion, Model
+    from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+    chat = {"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3, "temperature": 0}
+    _fits(ChatCompletion, httpx.post(f"{tiny_server}/v1/chat/completions", json={**chat, "logprobs": True,
+                                                                                "top_logprobs": 1, "n": 2}).json())
+    for chunk in _sse(f"{tiny_server}/v1/chat/completions", {**chat, "stream": True, "stream_options": {"include_usage": True}}):
+        _fits(ChatCompletionChunk, chunk)
+    text = {"model": "tiny", "prompt": "the", "max_tokens": 3, "temperature": 0}
+    _fits(Completion, httpx.post(f"{tiny_server}/v1/completions", json={**text, "logprobs": 1}).json())
+    for chunk in _sse(f"{tiny_server}/v1/completions", {**text, "stream": True, "stream_options": {"include_usage": True}}):
+        # the SDK reuses Completion for stream chunks, whose finish_reason is null until the last (as OpenAI sends)
+        if all(c["finish_reason"] is not None for c in chunk["choices"]):
+            _fits(Completion, chunk)
+    for m in httpx.get(f"{tiny_server}/v1/models").json()["data"]:
+        _fits(Model, m)
+
+
+def test_the_async_client_and_its_streams(tiny_server) -> None:
+    import asyncio
+
+    from openai import AsyncOpenAI
+
+    async def go() -> tuple[list[str], str]:
+        client = AsyncOpenAI(base_url=f"{tiny_server}/v1", api_key="unused", max_retries=0, timeout=60)
+        msgs = [{"role": "user", "content": "hello"}]
+        replies = await asyncio.gather(*(client.chat.completions.create(model="tiny", messages=msgs, max_tokens=4,
+                                                                        temperature=0) for _ in range(3)))
+        stream = await client.chat.completions.create(model="tiny", messages=msgs, max_tokens=4, temperature=0, stream=True)
+        streamed = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+        await client.close()
+        return [r.choices[0].message.content for r in replies], streamed
+
+    replies, streamed = asyncio.run(go())
+    assert len(set(replies)) == 1 and replies[0] == streamed  # greedy: the same text, batched or streamed

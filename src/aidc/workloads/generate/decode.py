@@ -45,6 +45,8 @@ def hf_stepper(model) -> Stepper:
 class Generation:
     tokens: list[int]
     finish_reason: str  # "stop" (end-of-sequence) or "length"
+    # per token: (its log-probability, [(token, log-probability)] of the k most likely), when asked for
+    logprobs: list[tuple[float, list[tuple[int, float]]]] | None = None
 
 
 def left_pad(prompts: list[list[int]], pad_id: int, device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
@@ -70,8 +72,11 @@ def generate(step: Stepper, prompts: list[list[int]], params: list[SamplingParam
     outs: list[list[int]] = [[] for _ in prompts]
     done = [False] * len(prompts)
     reasons = ["length"] * len(prompts)
+    want = [p.logprobs for p in params]
+    lps: list[list] = [[] for _ in prompts]
     for _ in range(max(p.max_new_tokens for p in params)):
         nxt = sample_next(logits[:, -1], params, gen, own)  # (B,)
+        logp = logits[:, -1].float().log_softmax(-1) if any(k is not None for k in want) else None  # (B, V)
         for row, token in enumerate(nxt.tolist()):
             if done[row]:
                 continue
@@ -79,6 +84,10 @@ def generate(step: Stepper, prompts: list[list[int]], params: list[SamplingParam
                 done[row], reasons[row] = True, "stop"
                 continue
             outs[row].append(token)
+            if logp is not None and want[row] is not None:
+                top = logp[row].topk(want[row]) if want[row] > 0 else None
+                alts = list(zip(top.indices.tolist(), top.values.tolist())) if top is not None else []
+                lps[row].append((float(logp[row, token]), alts))
             if on_token is not None:
                 on_token(row, token)
             done[row] = len(outs[row]) >= params[row].max_new_tokens
@@ -93,4 +102,4 @@ def generate(step: Stepper, prompts: list[list[int]], params: list[SamplingParam
         else:
             ids, pos = torch.cat([ids, nxt[:, None]], dim=1), torch.cat([pos, pos_next], dim=1)
             logits, _ = step(ids, mask, pos, None)
-    return [Generation(o, r) for o, r in zip(outs, reasons)]
+    return [Generation(o, r, lp if k is not None else None) for o, r, lp, k in zip(outs, reasons, lps, want)]

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 # accepted and without effect on generation (request metadata)
 METADATA = frozenset({"user", "metadata", "store", "service_tier"})
 # in the OpenAI spec, not served here yet: a 400 naming the parameter when given a non-default value
-UNSUPPORTED = {"logprobs": (False, None), "top_logprobs": (None, 0), "tools": (None, []), "tool_choice": (None, "none"),
+UNSUPPORTED = {"tools": (None, []), "tool_choice": (None, "none"),
                "functions": (None, []), "function_call": (None, "none"), "response_format": (None, {"type": "text"}),
                "logit_bias": (None, {}), "presence_penalty": (None, 0, 0.0), "frequency_penalty": (None, 0, 0.0),
                "parallel_tool_calls": (None,), "prediction": (None,), "audio": (None,), "modalities": (None, ["text"]),
@@ -77,6 +77,11 @@ class _Body(BaseModel):
 
 class CompletionRequest(_Body):
     prompt: str | list[str]
+    logprobs: int | None = Field(None, ge=0, le=5, description="the chosen token's and the k most likely")
+
+    @property
+    def logprobs_k(self) -> int | None:
+        return self.logprobs
 
 
 class TextPart(BaseModel):
@@ -108,6 +113,18 @@ class ChatMessage(BaseModel):
 class ChatRequest(_Body):
     messages: list[ChatMessage] = Field(min_length=1)
     max_completion_tokens: int | None = Field(None, ge=1, le=4096)
+    logprobs: bool = False
+    top_logprobs: int | None = Field(None, ge=0, le=20)
+
+    @model_validator(mode="after")
+    def _top_needs_logprobs(self) -> "ChatRequest":
+        if self.top_logprobs is not None and not self.logprobs:
+            raise ApiError(400, "top_logprobs needs logprobs: true", param="top_logprobs")
+        return self
+
+    @property
+    def logprobs_k(self) -> int | None:
+        return (self.top_logprobs or 0) if self.logprobs else None
 
     def plain_messages(self) -> list[dict[str, str]]:
         return [{"role": m.role, "content": m.text(i)} for i, m in enumerate(self.messages)]

@@ -23,7 +23,7 @@ def _params(body, max_tokens: int | None, choice: int = 0) -> SamplingParams:
     """Sampling of one choice; with a seed, choice i samples from seed + i (n choices differ, and repeat)."""
     seed = None if body.seed is None else body.seed + choice
     return SamplingParams(max_new_tokens=max_tokens or DEFAULT_MAX_TOKENS, temperature=body.temperature,
-                          top_k=body.top_k, top_p=body.top_p, seed=seed)
+                          top_k=body.top_k, top_p=body.top_p, seed=seed, logprobs=body.logprobs_k)
 
 
 def _cut_at_stop(text: str, stop: str | list[str] | None) -> tuple[str, bool]:
@@ -88,10 +88,39 @@ def create_app(backend, batcher: DynamicBatcher):
         if embeds:
             raise ApiError(400, f"model {model_name!r} serves embeddings only: use /v1/embeddings", param="model")
 
-    def one_stream(n: int) -> None:
-        if n != 1:
+    def one_stream(req) -> None:  # noqa: ANN001
+        if req.n != 1:
             raise ApiError(400, "n > 1 with stream: true is not supported by this server", param="n",
                            code="unsupported_parameter")
+        if req.logprobs_k is not None:
+            raise ApiError(400, "logprobs with stream: true is not supported by this server", param="logprobs",
+                           code="unsupported_parameter")
+
+    def kept(g, text: str) -> list:  # noqa: ANN001 (a Generation)
+        """The logprobs of the tokens whose text is inside `text` (a stop string may have cut the rest)."""
+        if g.logprobs is None:
+            raise ApiError(400, f"logprobs are not available for model {model_name!r}", param="logprobs")
+        out, seen = [], ""
+        for token, lp in zip(g.tokens, g.logprobs):
+            if len(seen) >= len(text) and text:
+                break
+            piece = backend.decode([token])
+            out.append((token, piece, lp, len(seen)))
+            seen += piece
+        return out
+
+    def chat_logprobs(g, text: str) -> dict[str, Any]:  # noqa: ANN001
+        def entry(token_text: str, lp: float) -> dict[str, Any]:
+            return {"token": token_text, "logprob": lp, "bytes": list(token_text.encode())}
+        content = [{**entry(piece, lp), "top_logprobs": [entry(backend.decode([t]), v) for t, v in alts]}
+                   for _, piece, (lp, alts), _ in kept(g, text)]
+        return {"content": content, "refusal": None}
+
+    def completion_logprobs(g, text: str) -> dict[str, Any]:  # noqa: ANN001
+        rows = kept(g, text)
+        return {"tokens": [piece for _, piece, _, _ in rows], "token_logprobs": [lp for _, _, (lp, _), _ in rows],
+                "top_logprobs": [{backend.decode([t]): v for t, v in alts} for _, _, (_, alts), _ in rows],
+                "text_offset": [offset for *_, offset in rows]}
 
     async def run(prompt: list[int], params: SamplingParams) -> Any:
         return await asyncio.wrap_future(batcher.submit(prompt, params))
@@ -159,7 +188,7 @@ def create_app(backend, batcher: DynamicBatcher):
             raise ApiError(400, "prompt: give at least one prompt", param="prompt")
         rid = new_id("cmpl")
         if req.stream:
-            one_stream(req.n)
+            one_stream(req)
             if len(prompts) != 1:
                 raise ApiError(400, "a list of prompts with stream: true is not supported", param="prompt")
             prompt = backend.encode(prompts[0])
@@ -177,7 +206,8 @@ def create_app(backend, batcher: DynamicBatcher):
         choices = []
         for i, g in enumerate(results):
             text, stopped = _cut_at_stop(backend.decode(g.tokens), req.stop)
-            choices.append({"index": i, "text": text, "logprobs": None, "finish_reason": "stop" if stopped else g.finish_reason})
+            lp = completion_logprobs(g, text) if req.logprobs_k is not None else None
+            choices.append({"index": i, "text": text, "logprobs": lp, "finish_reason": "stop" if stopped else g.finish_reason})
         return completion_body(rid, model_name, choices, usage(sum(map(len, ids)), sum(len(g.tokens) for g in results)))
 
     @app.post("/v1/chat/completions")
@@ -187,7 +217,7 @@ def create_app(backend, batcher: DynamicBatcher):
         prompt = backend.encode_chat(req.plain_messages())
         limit, rid = req.max_completion_tokens or req.max_tokens, new_id("chatcmpl")
         if req.stream:
-            one_stream(req.n)
+            one_stream(req)
 
             async def events() -> AsyncIterator[dict[str, Any]]:
                 yield chat_body(rid, model_name, [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}], None, chunk=True)
@@ -202,6 +232,7 @@ def create_app(backend, batcher: DynamicBatcher):
         for i, g in enumerate(results):
             text, stopped = _cut_at_stop(backend.decode(g.tokens), req.stop)
             choices.append({"index": i, "message": {"role": "assistant", "content": text},
+                            "logprobs": chat_logprobs(g, text) if req.logprobs_k is not None else None,
                             "finish_reason": "stop" if stopped else g.finish_reason})
         return chat_body(rid, model_name, choices, usage(len(prompt), sum(len(g.tokens) for g in results)))
 

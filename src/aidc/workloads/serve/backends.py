@@ -6,6 +6,7 @@ generations; it is called from the batcher's single worker thread only, so it ne
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -84,8 +85,7 @@ class TrainedGPTBackend:
     def generate_batch(self, prompts, params, on_token=None) -> list[Generation]:
         limit = self.model.config.block_size
         prompts = [p[-(limit // 2):] for p in prompts]  # learned positions stop at block_size
-        params = [SamplingParams(min(p.max_new_tokens, limit - len(q)), p.temperature, p.top_k, p.top_p, p.seed)
-                  for p, q in zip(params, prompts)]
+        params = [dataclasses.replace(p, max_new_tokens=min(p.max_new_tokens, limit - len(q))) for p, q in zip(params, prompts)]
         return generate(self.step, prompts, params, pad_id=self.pad_id, eos_ids=self.eos_ids, on_token=on_token)
 
 
