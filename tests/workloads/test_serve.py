@@ -249,6 +249,12 @@ def _fits(model, raw: dict) -> None:  # noqa: ANN001 (an openai.types model clas
     assert set(raw) <= set(model.model_fields), set(raw) - set(model.model_fields)
 
 
+def test_ignore_eos_gives_exactly_max_tokens(tiny_server) -> None:
+    out = _client(tiny_server).completions.create(model="tiny", prompt="the", max_tokens=12, temperature=0,
+                                                  extra_body={"ignore_eos": True})
+    assert out.usage.completion_tokens == 12 and out.choices[0].finish_reason == "length"
+
+
 def test_raw_responses_are_the_sdk_types(tiny_server) -> None:
     from openai.types import Completion, Model
     from openai.types.chat import ChatCompletion, ChatCompletionChunk

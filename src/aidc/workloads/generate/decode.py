@@ -80,7 +80,7 @@ def generate(step: Stepper, prompts: list[list[int]], params: list[SamplingParam
         for row, token in enumerate(nxt.tolist()):
             if done[row]:
                 continue
-            if token in eos_ids:
+            if token in eos_ids and not params[row].ignore_eos:
                 done[row], reasons[row] = True, "stop"
                 continue
             outs[row].append(token)

@@ -15,6 +15,7 @@ class SamplingParams:
     top_p: float = 1.0  # keep the smallest set whose probability reaches p; 1 = all
     seed: int | None = None  # this row samples from its own generator (same seed, same prompt: same text)
     logprobs: int | None = None  # report each chosen token's log-probability and the k most likely (None: off)
+    ignore_eos: bool = False  # generate max_new_tokens whatever the model says (benchmarks fix output length so)
 
 
 def filter_logits(logits: torch.Tensor, top_k: torch.Tensor, top_p: torch.Tensor) -> torch.Tensor:

@@ -53,6 +53,7 @@ class _Body(BaseModel):
     stream: bool = False
     stream_options: StreamOptions | None = None
     stop: str | list[str] | None = None
+    ignore_eos: bool = Field(False, description="extension (as vLLM): generate max_tokens tokens, past end-of-text")
 
     @model_validator(mode="after")
     def _known(self) -> "_Body":

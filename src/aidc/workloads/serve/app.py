@@ -23,7 +23,8 @@ def _params(body, max_tokens: int | None, choice: int = 0) -> SamplingParams:
     """Sampling of one choice; with a seed, choice i samples from seed + i (n choices differ, and repeat)."""
     seed = None if body.seed is None else body.seed + choice
     return SamplingParams(max_new_tokens=max_tokens or DEFAULT_MAX_TOKENS, temperature=body.temperature,
-                          top_k=body.top_k, top_p=body.top_p, seed=seed, logprobs=body.logprobs_k)
+                          top_k=body.top_k, top_p=body.top_p, seed=seed, logprobs=body.logprobs_k,
+                          ignore_eos=body.ignore_eos)
 
 
 def _cut_at_stop(text: str, stop: str | list[str] | None) -> tuple[str, bool]:
