@@ -187,8 +187,8 @@ class Gittins:
         now = snap.now_s
         pq = [bisect.bisect_left(th, p.attained_gpu_s) for p in pending]
         cut = None if self.starve_after_s is None else now - self.starve_after_s
-        if cut is not None:  # passed over: submitted before the cut by more than the service received
-            pq = [-1 if p.submit_s + p.attained_gpu_s / max(p.gpus, 1) < cut else q for q, p in zip(pq, pending)]
+        if cut is not None:  # passed over since before the cut
+            pq = [-1 if _passed_over_since_s(p, p.attained_gpu_s) < cut else q for q, p in zip(pq, pending)]
         if _fits_without_preemption(snap, state):  # nobody is preempted: order only the pending jobs
             order = [pending[k[-1]] for k in sorted(zip(pq, keys, [p.submit_s for p in pending], range(len(pending))))]
             return self._recheck(ordered_pass(snap, placer, order, blocking=False, name=self.name, state=state), pending, pq)
@@ -197,7 +197,7 @@ class Gittins:
         rq = [bisect.bisect_left(th, _attained(r, now)) for r in running]
         if cut is not None:
             # a running job's passed-over time stopped growing when it (re)started: keep it first
-            rq = [-1 if r.submit_s + r.attained_at_start_gpu_s / max(r.gpus, 1) < r.started_s - self.starve_after_s else q
+            rq = [-1 if _passed_over_since_s(r, r.attained_at_start_gpu_s) < r.started_s - self.starve_after_s else q
                   for q, r in zip(rq, running)]
         rkeys = [(q, key, r.submit_s, 0, i) for i, (q, key, r) in enumerate(zip(rq, self._running_keys(running, now), running))]
         return self._recheck(rank_pass_split(snap, placer, pending, pkeys, running, rkeys, name=self.name), pending, pq)
@@ -207,12 +207,17 @@ class Gittins:
         if self.starve_after_s is None:
             return plan
         started = {p.job_id for p in plan.to_start}
-        cross = [p.submit_s + p.attained_gpu_s / max(p.gpus, 1) + self.starve_after_s
+        cross = [_passed_over_since_s(p, p.attained_gpu_s) + self.starve_after_s
                  for p, q in zip(pending, queues) if q >= 0 and p.job_id not in started]
         if not cross:
             return plan
         at = min(cross)
         return replace(plan, recheck_at_s=at if plan.recheck_at_s is None else min(at, plan.recheck_at_s))
+
+
+def _passed_over_since_s(job: PendingJob | RunningJob, attained_gpu_s: float) -> float:
+    """Since when a job has been passed over: its submit time plus the time it was served."""
+    return job.submit_s + attained_gpu_s / max(job.gpus, 1)
 
 
 _PENDING_MEMO: dict[int, tuple[PendingJob, Gittins, float]] = {}

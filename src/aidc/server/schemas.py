@@ -9,9 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from aidc.core.strict import StrictValuesModel
 from aidc.core.tenancy import TenantSandbox
+from aidc.server.deps import MAX_ROW_ID
 from aidc.server.security import Role
 
-RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]  # a database id (SQLite and PostgreSQL BIGINT)
+RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]  # a database id in a body (deps.RowId is the path's)
 GpuCount = Annotated[int, Field(ge=0, le=1_000_000)]
 
 

@@ -99,6 +99,7 @@ class Predictor:
         self.fallback = History()
         self.finished: list = []
         self.refit_growth, self._next_fit = refit_growth, min_jobs
+        self._last: tuple[int, float] | None = None  # (job id, prediction): samples() follows predict()
 
     @staticmethod
     def _record(job: SimJob, runtime_s: float | None = None, finished_s: float | None = None):  # noqa: ANN205
@@ -111,12 +112,14 @@ class Predictor:
         if self.model.ready:
             got = self.model.predict([self._record(job)])[0]
             if got is not None:
+                self._last = (job.jid, got)
                 return got
         return self.fallback.predict(job, now_s)
 
     def samples(self, job: SimJob, now_s: float) -> tuple[float, ...]:
         if self.model.ready:
-            return self.model.samples_for(self.predict(job, now_s))
+            last = self._last if self._last is not None and self._last[0] == job.jid else None
+            return self.model.samples_for(last[1] if last else self.predict(job, now_s))
         return self.fallback.samples(job, now_s)
 
     def observe(self, job: SimJob, now_s: float) -> None:
@@ -124,6 +127,7 @@ class Predictor:
         self.finished.append(self._record(job, job.duration_s, now_s))
         if len(self.finished) >= self._next_fit:
             self.model.fit(self.finished)
+            self._last = None
             self._next_fit = int(len(self.finished) * self.refit_growth) + 1
 
 

@@ -63,21 +63,24 @@ def _num(src: str, line: int, col: str, text: str | None, cast: Callable = float
     return value
 
 
+def _text_lines(fh: io.TextIOBase, path: Path) -> Iterator[str]:
+    """The file's lines; a NUL byte (a binary file that happens to decode) is an error naming its line."""
+    for n, line in enumerate(fh, 1):
+        if "\0" in line:
+            raise TraceError(f"{path}:{n}: not a text file (a NUL byte; expected UTF-8 CSV or JSON lines)")
+        yield line
+
+
 def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
     with _open(path) as fh:
-        reader = csv.DictReader(fh)
+        reader = csv.DictReader(_text_lines(fh, path))
         with _text(path, lambda: reader.line_num + 1):
             fields = reader.fieldnames or []
-            if any("\0" in f for f in fields):
-                raise TraceError(f"{path}:1: not a text file (a NUL byte; expected UTF-8 CSV or JSON lines)")
             missing = [c for c in required if c not in fields]
             if missing:
                 raise TraceError(f"{path}:1: missing column(s) {', '.join(map(repr, missing))}; header is "
                                  f"{[f[:40] for f in fields[:20]]}")
             for row in reader:
-                if any("\0" in v for v in row.values() if isinstance(v, str)):
-                    raise TraceError(f"{path}:{reader.line_num}: not a text file (a NUL byte; expected UTF-8 CSV "
-                                     "or JSON lines)")
                 if None in row:  # more cells than the header has columns
                     raise TraceError(f"{path}:{reader.line_num}: {len(row[None])} more value(s) than the header's "
                                      f"{len(fields)} columns")
@@ -97,9 +100,6 @@ class _text:
         if isinstance(exc, UnicodeDecodeError):
             raise TraceError(f"{self.path}:{self.line()}: not a text file (expected UTF-8 CSV or JSON lines)") from None
         if isinstance(exc, csv.Error):
-            if "NUL" in str(exc) or "\\x00" in str(exc):
-                raise TraceError(f"{self.path}:{self.line()}: not a text file (a NUL byte; expected UTF-8 CSV or "
-                                 "JSON lines)") from None
             raise TraceError(f"{self.path}:{self.line()}: malformed CSV: {exc}") from None
         if isinstance(exc, (gzip.BadGzipFile, zlib.error)) or (isinstance(exc, EOFError) and self.path.suffix == ".gz"):
             raise TraceError(f"{self.path}: not a valid gzip file ({exc})") from None

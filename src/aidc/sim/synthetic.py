@@ -40,11 +40,11 @@ def synthetic_history(n_jobs: int, *, users: int = 24, tenants: int = 4, seed: i
     rng = np.random.default_rng(seed)
     kinds = []
     for u in range(users):
-        for k in range(int(rng.integers(2, 6))):
+        for task in ("train", "eval", "prep", "sweep", "serve")[:int(rng.integers(2, 6))]:
             gpus = int(rng.choice([1, 1, 1, 2, 4, 8]))
             typical_s = float(np.exp(rng.uniform(np.log(60), np.log(2 * 86400))))
-            kinds.append((f"user{u}", f"team{u % tenants}", f"{['train', 'eval', 'prep', 'sweep', 'serve'][k]}-{u}",
-                          f"python {['train', 'eval', 'prep', 'sweep', 'serve'][k]}.py --config c{u}.yaml", gpus, typical_s))
+            kinds.append((f"user{u}", f"team{u % tenants}", f"{task}-{u}", f"python {task}.py --config c{u}.yaml",
+                          gpus, typical_s))
     shy = set(rng.choice(users, size=users // 4, replace=False).tolist())
     submit = np.sort(rng.uniform(0, span_s, n_jobs))
     out = []

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from aidc.core.errors import did_you_mean
+from aidc.core.errors import UnknownNameError
 from aidc.core.gpus import DEFAULT_CATALOG
 from aidc.core.status import JobStatus, NodeStatus
 from aidc.executors.agent import AgentExecutor
@@ -38,10 +38,11 @@ def register(session: Session, *, actor: Principal, body: dict[str, Any], datace
     """Bind an agent to its node: a node already in the inventory, or a new one in `datacenter`."""
     _may_run_agents(actor)
     name = body["node"]
-    model = body.get("gpu_model")
-    if model is not None and model not in DEFAULT_CATALOG:
-        raise BadRequest(f"gpu_model: unknown GPU model {model[:40]!r}{did_you_mean(model, DEFAULT_CATALOG.names())}",
-                         field="gpu_model")
+    if body.get("gpu_model") is not None:
+        try:
+            DEFAULT_CATALOG.get(body["gpu_model"])  # the catalog's own message, with close names
+        except UnknownNameError as exc:
+            raise BadRequest(f"gpu_model: {exc}", field="gpu_model") from None
     node = session.scalar(select(NodeModel).where(NodeModel.name == name))
     if node is None:
         datacenters.import_nodes(session, actor=actor, name=datacenter, source=f"agent on {name}", nodes=[{

@@ -56,7 +56,7 @@ def check(spec: JobSpec, tenant: TenantModel, executor: Any) -> tuple[VolumeMoun
     if spec.image is not None and not getattr(executor, "runs_images", False):
         raise BadRequest(f"image: the {getattr(executor, 'name', '?')} executor does not run images here",
                          field="image")
-    if spec.image is not None and getattr(executor, "name", "") == "local":
+    if spec.image is not None:  # the executor runs images (above): directory root filesystems, as the sandbox does
         from aidc.executors.sandbox.images import ImageError, parse_image
 
         try:
