@@ -73,8 +73,9 @@ def run_operate_demo(out, spec: Path) -> None:  # out: rich Console
             out.print("usage: " + "; ".join(f"{u['tenant']} {u['jobs']} jobs, {u['gpu_hours'] * 3600:.0f} GPU-s" for u in usage))
             pred = httpx.get(f"{url}/api/v1/predictor", headers=headers).json()
             if pred.get("enabled"):  # what `aidc predictor` says: it learns run times from the finished jobs
-                out.print(f"run-time predictor: {pred['accuracy']['jobs']} finished jobs so far; it predicts from "
-                          f"{pred['min_jobs']} on (user, name, command, requested time), see `aidc predictor`")
+                out.print(f"run-time predictor: learning; it predicts run times once {pred['min_jobs']} jobs have finished "
+                          "(from user, name, command, requested time), refitting every "
+                          f"{pred['refit_s']:.0f} s; see `aidc predictor`")
             keep_serving(out, url, token)
         finally:
             server.should_exit = True

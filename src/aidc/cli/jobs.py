@@ -207,7 +207,7 @@ def predictor(as_json: bool = JsonOpt) -> None:
     acc = st["accuracy"]
     if not st["available"] or not st["ready"]:
         why = "scikit-learn is not installed on the server" if not st["available"] else \
-            f"learning: {acc['jobs']} finished jobs, it starts at {st['min_jobs']}"
+            f"learning: {acc['jobs']} finished jobs at its last fit (every {st['refit_s']:.0f} s), it starts at {st['min_jobs']}"
         out.print(f"run-time predictor: {why}")
         return
     t = Table(title=f"run-time predictor: trained on {acc['jobs']:,} finished jobs, scored on the latest {acc['scored']:,}")

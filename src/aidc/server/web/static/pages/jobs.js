@@ -49,7 +49,7 @@ function predictorCard(p) {
   const a = p.accuracy || {};
   if (!p.ready) {
     return h("p", { id: "predictor", class: "muted" },
-      `Run-time predictor: learning (${a.jobs || 0} finished jobs; it starts at ${p.min_jobs})`);
+      `Run-time predictor: learning (${a.jobs || 0} finished jobs at its last fit, every ${Math.round(p.refit_s)} s; it starts at ${p.min_jobs})`);
   }
   const pct = (v) => v == null ? "-" : `${Math.round(100 * v)}%`;
   return h("div", { id: "predictor", class: "card" },
